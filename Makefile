@@ -1,0 +1,117 @@
+# git-mlp build.  `make`, `make test`, `make demo`, `make install`.
+# Knobs: prefix, DESTDIR, DEVELOPER=1 (warnings are errors),
+#        SANITIZE=address,undefined (separate build directory).
+
+prefix ?= /usr/local
+bindir ?= $(prefix)/bin
+mandir ?= $(prefix)/share/man
+man1dir ?= $(mandir)/man1
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKGS := libgit2 msgpack libxxhash jansson yaml-0.1
+
+DEB_PKGS := gcc make pkg-config git python3 libgit2-dev libmsgpack-dev \
+	libxxhash-dev libcmocka-dev libjansson-dev libyaml-dev
+
+ifdef SANITIZE
+BUILD := build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD := build/default
+SANFLAGS :=
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes
+ifdef DEVELOPER
+WARN += -Werror
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -Ilib
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+all: git-mlp
+
+git-mlp: $(BUILD)/git-mlp
+ifndef SANITIZE
+	@cp $< $@
+endif
+
+$(BUILD)/git-mlp: $(CMD_OBJ) $(BUILD)/libmlp.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(PKG_LIBS)
+
+$(BUILD)/libmlp.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*.h) VERSION | check-seams
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DMLP_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libmlp.a $(PKG_LIBS) $$(pkg-config --libs cmocka)
+
+# The seam between the tool and the library (STYLE.md): lib/ never prints
+# or exits, cmd/ never touches msgpack or xxHash directly.
+check-seams:
+	@if grep -nE '\b(printf|fprintf|puts|fputs|putchar|perror|exit|_exit|abort)[[:space:]]*\(' lib/*.c \
+		| grep -v 'mlp-allow-seam' ; then \
+		echo 'error: lib/ must not print or exit (see STYLE.md)'; exit 1; fi
+	@if grep -nE '#include[[:space:]]*[<"](msgpack|xxhash|xxh3)' cmd/*.c cmd/*.h 2>/dev/null; then \
+		echo 'error: cmd/ must not include msgpack or xxHash headers'; exit 1; fi
+
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+		echo "note: not a Debian system; install: $(DEB_PKGS)"; exit 0; fi; \
+	missing=; for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "missing packages; run: sudo apt-get install$$missing"; exit 1; \
+	fi
+
+unit: $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@MLP_BUILD=$(CURDIR)/$(BUILD) sh tests/run-tests.sh $(TESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo/demo.sh
+
+bench: EXTRA_DEB_PKGS = hyperfine
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench/run-overhead.sh
+
+doc:
+	@$(MAKE) --no-print-directory -C docs
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir)
+	install -m 755 $(BUILD)/git-mlp $(DESTDIR)$(bindir)/git-mlp
+	install -m 644 docs/*.1 $(DESTDIR)$(man1dir)/
+
+clean:
+	rm -rf build git-mlp
+
+.PHONY: all deps unit test demo bench doc install clean check-seams git-mlp

@@ -1,0 +1,76 @@
+/*
+ * The git-mlp tool: shared declarations of cmd/.  The tool talks to the
+ * library only through lib/mlp.h.
+ */
+#ifndef MLP_CMD_H
+#define MLP_CMD_H
+
+#include "mlp.h"
+#include <stdio.h>
+
+struct mlp_ctx {
+	struct mlp_repo *repo;	/* opened by main for commands that need one */
+	int color;		/* colour on stdout */
+};
+
+/* git's conventions: die() exits 128, usage 129, error() returns -1 */
+__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) int error(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void warning(const char *fmt, ...);
+/* A library failure: exit 128 with its message. */
+__attribute__((noreturn)) void die_lib(void);
+void warn_cb(void *data, const char *msg);
+
+/* ---- options ---------------------------------------------------------- */
+
+enum mlp_opt_type { OPT_T_END, OPT_T_BOOL, OPT_T_STRING, OPT_T_INT, OPT_T_LIST };
+
+struct mlp_strlist {
+	const char **items;
+	size_t nr;
+};
+
+struct mlp_option {
+	enum mlp_opt_type type;
+	char short_name;
+	const char *long_name;
+	void *value;
+	const char *argh;
+	const char *help;
+};
+
+#define OPT_BOOL(s, l, v, h) { OPT_T_BOOL, (s), (l), (v), NULL, (h) }
+#define OPT_STRING(s, l, v, a, h) { OPT_T_STRING, (s), (l), (v), (a), (h) }
+#define OPT_INT(s, l, v, a, h) { OPT_T_INT, (s), (l), (v), (a), (h) }
+#define OPT_LIST(s, l, v, a, h) { OPT_T_LIST, (s), (l), (v), (a), (h) }
+#define OPT_END() { OPT_T_END, 0, NULL, NULL, NULL, NULL }
+
+#define PARSE_OPT_STOP_AT_NON_OPTION 1u
+
+/*
+ * Parses argv[1..] (argv[0] is the subcommand); returns the number of
+ * arguments left, moved to the front of argv.  `-h` prints the usage on
+ * stdout and exits 0; a bad option prints it on stderr and exits 129.
+ */
+int mlp_parse_options(int argc, const char **argv, const struct mlp_option *opts,
+		      const char *const *usage, unsigned flags);
+__attribute__((noreturn)) void mlp_usage_with_options(const char *const *usage,
+						       const struct mlp_option *opts);
+void mlp_strlist_free(struct mlp_strlist *l);
+
+/* ---- helpers shared by subcommands --------------------------------------- */
+
+/* Resolves a <run> argument to an id; prints the error and returns -1. */
+int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1]);
+void write_stdout(const struct mlp_buf *b);
+
+int cmd_init(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_log(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_show(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_rm(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_cat(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx);
+
+#endif

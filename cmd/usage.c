@@ -1,0 +1,90 @@
+/*
+ * Messages and exit codes, as git has them.
+ */
+#include "cmd.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void report(const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("fatal: ", fmt, ap);
+	va_end(ap);
+	exit(128);
+}
+
+void die_lib(void)
+{
+	die("%s", mlp_error_message());
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("error: ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void warn_cb(void *data, const char *msg)
+{
+	(void)data;
+	warning("%s", msg);
+}
+
+void write_stdout(const struct mlp_buf *b)
+{
+	if (b->len)
+		fwrite(b->buf, 1, b->len, stdout);
+}
+
+int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1])
+{
+	char **ids = NULL;
+	int n = mlp_run_resolve(&ids, ctx->repo, spec);
+
+	if (n < 0)
+		die_lib();
+	if (n == 0) {
+		free(ids);
+		return error("no run matches '%s'", spec);
+	}
+	if (n > 1) {
+		error("run '%s' is ambiguous; candidates are:", spec);
+		for (int i = 0; i < n; i++) {
+			struct mlp_run *run = NULL;
+			mlp_run_load(&run, ctx->repo, ids[i], 0);
+			fprintf(stderr, "  %s %s\n", ids[i], run && run->name ? run->name : "");
+			mlp_run_free(run);
+		}
+	} else {
+		memcpy(id, ids[0], MLP_ID_HEXSZ + 1);
+	}
+	for (int i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return n == 1 ? 0 : -1;
+}

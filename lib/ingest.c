@@ -1,0 +1,299 @@
+/*
+ * What a run reports: the JSON-lines protocol of $MLP_METRICS and the
+ * --key value flags of the wrapped command.
+ *
+ * A JSON line is checked whole before anything in it is applied, so a bad
+ * line changes nothing and the caller can warn about it by line number.
+ */
+#include "internal.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pending {
+	char *key;
+	struct mlp_value val;
+};
+
+struct batch {
+	struct pending *items;
+	size_t nr;
+};
+
+static void batch_add(struct batch *b, const char *key, struct mlp_value *v)
+{
+	b->items = mlp_realloc(b->items, (b->nr + 1) * sizeof(*b->items));
+	b->items[b->nr].key = mlp_strdup(key);
+	b->items[b->nr].val = *v;
+	memset(v, 0, sizeof(*v));
+	b->nr++;
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->nr; i++) {
+		free(b->items[i].key);
+		mlp_value_clear(&b->items[i].val);
+	}
+	free(b->items);
+}
+
+static int json_to_value(struct mlp_value *v, json_t *j)
+{
+	memset(v, 0, sizeof(*v));
+	switch (json_typeof(j)) {
+	case JSON_NULL: v->type = MLP_NIL; return 0;
+	case JSON_TRUE: v->type = MLP_BOOL; v->u.b = 1; return 0;
+	case JSON_FALSE: v->type = MLP_BOOL; return 0;
+	case JSON_INTEGER: v->type = MLP_INT; v->u.i = json_integer_value(j); return 0;
+	case JSON_REAL: v->type = MLP_FLOAT; v->u.f = json_real_value(j); return 0;
+	case JSON_STRING:
+		mlp_value_set_str(v, json_string_value(j), json_string_length(j));
+		return 0;
+	default: {
+		/* arrays are kept as their JSON text */
+		char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!s)
+			return mlp_error_set(MLP_EINVALID, "cannot encode value");
+		mlp_value_set_str(v, s, strlen(s));
+		free(s);
+		return 0;
+	}
+	}
+}
+
+/* Flattens nested objects into dotted keys. */
+static int flatten(struct batch *b, json_t *obj, struct mlp_buf *prefix, int depth,
+		   int numeric, const char *what)
+{
+	const char *k;
+	json_t *v;
+	int err = 0;
+
+	if (depth > MLP_MAX_DEPTH)
+		return mlp_error_set(MLP_EINVALID, "%s nested deeper than %d", what, MLP_MAX_DEPTH);
+	json_object_foreach(obj, k, v) {
+		size_t save = prefix->len;
+		if (prefix->len)
+			mlp_buf_addch(prefix, '.');
+		mlp_buf_adds(prefix, k);
+		if (strlen(k) == 0 || memchr(prefix->buf, '\0', prefix->len))
+			err = mlp_error_set(MLP_EINVALID, "empty %s key", what);
+		else if (json_is_object(v))
+			err = flatten(b, v, prefix, depth + 1, numeric, what);
+		else if ((err = mlp_key_check(what, prefix->buf)) < 0)
+			;
+		else if (numeric && !json_is_number(v))
+			err = mlp_error_set(MLP_EINVALID, "metric '%s' is not a number", prefix->buf);
+		else {
+			struct mlp_value val;
+			if (!(err = json_to_value(&val, v)))
+				batch_add(b, prefix->buf, &val);
+		}
+		prefix->len = save;
+		prefix->buf[save] = '\0';
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len, int64_t now_ms)
+{
+	json_error_t jerr;
+	json_t *root;
+	struct batch metrics = { 0 }, params = { 0 }, tags = { 0 };
+	struct mlp_buf prefix = MLP_BUF_INIT;
+	const char *k;
+	json_t *v;
+	int64_t step = 0;
+	int has_step = 0, err = 0;
+	size_t i;
+
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++)
+		;
+	if (i == len)
+		return 0;
+	root = json_loadb(line, len, 0, &jerr);
+	if (!root)
+		return mlp_error_set(MLP_EINVALID, "malformed JSON at column %d: %s", jerr.column, jerr.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return mlp_error_set(MLP_EINVALID, "not a JSON object");
+	}
+	mlp_buf_adds(&prefix, "");
+	json_object_foreach(root, k, v) {
+		if (!strcmp(k, "step")) {
+			if (json_is_integer(v)) {
+				step = json_integer_value(v);
+			} else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+				   fabs(json_real_value(v)) < 9e15) {
+				step = (int64_t)json_real_value(v);
+			} else {
+				err = mlp_error_set(MLP_EINVALID, "\"step\" is not an integer");
+				break;
+			}
+			has_step = 1;
+		} else if (!strcmp(k, "params") || !strcmp(k, "tags")) {
+			int is_params = k[0] == 'p';
+			if (!json_is_object(v)) {
+				err = mlp_error_set(MLP_EINVALID, "\"%s\" is not an object", k);
+				break;
+			}
+			mlp_buf_reset(&prefix);
+			if ((err = flatten(is_params ? &params : &tags, v, &prefix, 0, 0,
+					   is_params ? "param" : "tag")) < 0)
+				break;
+		} else if (!strcmp(k, "artifact")) {
+			err = mlp_error_set(MLP_EINVALID, "\"artifact\" lines are not supported by this version of git-mlp");
+			break;
+		} else {
+			mlp_buf_reset(&prefix);
+			mlp_buf_adds(&prefix, k);
+			if (!*k) {
+				err = mlp_error_set(MLP_EINVALID, "empty metric key");
+				break;
+			}
+			if (json_is_object(v)) {
+				if ((err = flatten(&metrics, v, &prefix, 1, 1, "metric")) < 0)
+					break;
+			} else if (!json_is_number(v)) {
+				err = mlp_error_set(MLP_EINVALID, "metric '%s' is not a number", k);
+				break;
+			} else if ((err = mlp_key_check("metric", k)) < 0) {
+				break;
+			} else {
+				struct mlp_value val;
+				json_to_value(&val, v);
+				batch_add(&metrics, k, &val);
+			}
+		}
+	}
+	if (!err && run->params.nr + params.nr > MLP_MAX_PARAMS)
+		err = mlp_error_set(MLP_ELIMIT, "more than %d params", MLP_MAX_PARAMS);
+	if (!err && run->series_nr + metrics.nr > MLP_MAX_METRIC_KEYS) {
+		size_t fresh = 0;
+		for (i = 0; i < metrics.nr; i++)
+			fresh += !mlp_run_series(run, metrics.items[i].key);
+		if (run->series_nr + fresh > MLP_MAX_METRIC_KEYS)
+			err = mlp_error_set(MLP_ELIMIT, "more than %d metric keys", MLP_MAX_METRIC_KEYS);
+	}
+	if (!err) {
+		for (i = 0; i < metrics.nr; i++) {
+			const struct mlp_value *mv = &metrics.items[i].val;
+			double d = mv->type == MLP_INT ? (double)mv->u.i : mv->u.f;
+			int64_t s = has_step ? step : mlp_run_next_step(run, metrics.items[i].key);
+			mlp_run_add_point(run, metrics.items[i].key, s, d, now_ms);
+		}
+		for (i = 0; i < params.nr; i++)
+			mlp_map_set(&run->params, params.items[i].key, &params.items[i].val);
+		for (i = 0; i < tags.nr; i++) {
+			struct mlp_value *tv = &tags.items[i].val;
+			if (tv->type != MLP_STR) {
+				struct mlp_buf s = MLP_BUF_INIT;
+				mlp_value_format(&s, tv);
+				mlp_value_clear(tv);
+				mlp_value_set_str(tv, s.buf, s.len);
+				mlp_buf_release(&s);
+			}
+			mlp_map_set(&run->tags, tags.items[i].key, tv);
+		}
+	}
+	batch_free(&metrics);
+	batch_free(&params);
+	batch_free(&tags);
+	mlp_buf_release(&prefix);
+	json_decref(root);
+	return err;
+}
+
+static int is_number(const char *s)
+{
+	struct mlp_value v;
+	int num;
+
+	mlp_value_parse(&v, s, strlen(s));
+	num = v.type == MLP_INT || v.type == MLP_FLOAT;
+	mlp_value_clear(&v);
+	return num;
+}
+
+int mlp_params_from_argv(struct mlp_map *params, size_t argc, char *const *argv)
+{
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		char *key;
+		struct mlp_value v;
+
+		if (strncmp(a, "--", 2))
+			continue;
+		if (!a[2])
+			break;	/* "--": the rest are operands */
+		eq = strchr(a + 2, '=');
+		if (eq == a + 2)
+			continue;
+		key = eq ? mlp_strndup(a + 2, (size_t)(eq - a - 2)) : mlp_strdup(a + 2);
+		if (eq) {
+			mlp_value_parse(&v, eq + 1, strlen(eq + 1));
+		} else if (i + 1 < argc && (strncmp(argv[i + 1], "-", 1) || is_number(argv[i + 1]))) {
+			i++;
+			mlp_value_parse(&v, argv[i], strlen(argv[i]));
+		} else {
+			memset(&v, 0, sizeof(v));
+			v.type = MLP_BOOL;
+			v.u.b = 1;
+		}
+		if (mlp_key_check("param", key) < 0) {
+			free(key);
+			mlp_value_clear(&v);
+			continue;	/* not a flag we can name: leave it out */
+		}
+		mlp_map_set(params, key, &v);
+		free(key);
+	}
+	return 0;
+}
+
+int mlp_json_line_metrics(struct mlp_buf *out, const struct mlp_map *values, int has_step, int64_t step)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < values->nr; i++) {
+		enum mlp_type t = values->items[i].val.type;
+		if (t != MLP_INT && t != MLP_FLOAT)
+			return mlp_error_set(MLP_EINVALID, "metric '%s' is not a number", values->items[i].key);
+		if (!strcmp(values->items[i].key, "step"))
+			return mlp_error_set(MLP_EINVALID, "'step' is not a metric name; use --step");
+	}
+	mlp_buf_addch(out, '{');
+	if (has_step) {
+		mlp_buf_addf(out, "\"step\":%lld", (long long)step);
+		first = 0;
+	}
+	for (size_t i = 0; i < values->nr; i++) {
+		if (!first)
+			mlp_buf_addch(out, ',');
+		first = 0;
+		mlp_json_str(out, values->items[i].key, strlen(values->items[i].key));
+		mlp_buf_addch(out, ':');
+		mlp_json_value(out, &values->items[i].val);
+	}
+	mlp_buf_adds(out, "}\n");
+	return 0;
+}
+
+int mlp_json_line_map(struct mlp_buf *out, const char *section, const struct mlp_map *values)
+{
+	mlp_buf_addf(out, "{\"%s\":{", section);
+	for (size_t i = 0; i < values->nr; i++) {
+		if (i)
+			mlp_buf_addch(out, ',');
+		mlp_json_str(out, values->items[i].key, strlen(values->items[i].key));
+		mlp_buf_addch(out, ':');
+		mlp_json_value(out, &values->items[i].val);
+	}
+	mlp_buf_adds(out, "}}\n");
+	return 0;
+}

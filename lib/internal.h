@@ -1,0 +1,35 @@
+/*
+ * Library internals shared between lib/ modules; never included by cmd/.
+ */
+#ifndef MLP_INTERNAL_H
+#define MLP_INTERNAL_H
+
+#include "mlp.h"
+#include <git2.h>
+
+struct mlp_cfg_param {
+	char *key;	/* canonical: section and variable lowercased */
+	char *value;	/* NULL for a bare `-c key` (boolean true) */
+};
+
+struct mlp_repo {
+	git_repository *git;
+	char *mlpdir;
+	char *workdir;
+	char *prefix;
+	struct mlp_cfg_param *params;	/* from `git -c`, later ones win */
+	size_t params_nr;
+};
+
+/* Sets the library error from libgit2's last error and returns `code`. */
+int mlp_git_error(int code, const char *what);
+
+/* Author (GIT_AUTHOR_*) or committer (GIT_COMMITTER_*) identity at `when_ms`. */
+int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer,
+		       int64_t when_ms);
+
+#define MLP_REF_PREFIX "refs/mlp/runs/"
+
+int mlp_hex_valid(const char *s, size_t len);
+
+#endif

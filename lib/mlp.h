@@ -1,0 +1,411 @@
+/*
+ * libmlp: the git-mlp library.  This is the only header cmd/ includes.
+ *
+ * Ownership in one sentence: every object returned through an `out`
+ * parameter belongs to the caller and is released with the matching
+ * mlp_<x>_free() (all of which accept NULL), and every `const char *`
+ * returned by an accessor stays owned by the object it came from.
+ *
+ * Functions return 0 (or a non-negative count) on success and a negative
+ * MLP_E* code on failure; mlp_error_message() then describes the failure.
+ * The library never prints, never exits and never reads argv.
+ */
+#ifndef MLP_H
+#define MLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define MLP_FORMAT_VERSION 1
+
+enum {
+	MLP_OK = 0,
+	MLP_ERROR = -1,      /* generic failure (I/O, libgit2, ...) */
+	MLP_ENOTFOUND = -3,  /* no such run, key, file */
+	MLP_EEXISTS = -4,    /* would overwrite something that exists */
+	MLP_EAMBIGUOUS = -5, /* a run spec matches several runs */
+	MLP_ECORRUPT = -6,   /* a record or object does not decode */
+	MLP_EVERSION = -7,   /* a record of a newer format major version */
+	MLP_EINVALID = -8,   /* bad input from the user */
+	MLP_ECONFLICT = -9,  /* compare-and-swap lost: the ref moved */
+	MLP_ENOREPO = -10,   /* not inside a git repository */
+	MLP_ELIMIT = -11     /* input over a documented limit */
+};
+
+/* The message of the last failure in this thread; never NULL. */
+const char *mlp_error_message(void);
+/* Sets the message (printf-style) and returns `code`. */
+int mlp_error_set(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mlp_error_clear(void);
+
+/* Called with a warning the caller may show; the library goes on. */
+typedef void (*mlp_warn_fn)(void *data, const char *msg);
+
+/* ---- growable buffer -------------------------------------------------- */
+
+struct mlp_buf {
+	char *buf;	/* always NUL-terminated when non-NULL */
+	size_t len, alloc;
+};
+#define MLP_BUF_INIT { NULL, 0, 0 }
+
+void mlp_buf_grow(struct mlp_buf *b, size_t extra);
+void mlp_buf_add(struct mlp_buf *b, const void *data, size_t len);
+void mlp_buf_adds(struct mlp_buf *b, const char *s);
+void mlp_buf_addch(struct mlp_buf *b, int c);
+void mlp_buf_addf(struct mlp_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mlp_buf_vaddf(struct mlp_buf *b, const char *fmt, va_list ap);
+void mlp_buf_reset(struct mlp_buf *b);
+void mlp_buf_release(struct mlp_buf *b);
+/* Hands the string to the caller (free() it); the buffer is left empty. */
+char *mlp_buf_detach(struct mlp_buf *b, size_t *len);
+
+/* Aborting allocators: out of memory is not a recoverable state here. */
+void *mlp_malloc(size_t n);
+void *mlp_calloc(size_t n, size_t size);
+void *mlp_realloc(void *p, size_t n);
+char *mlp_strdup(const char *s);
+char *mlp_strndup(const char *s, size_t n);
+
+/* ---- typed values and sorted maps ------------------------------------- */
+
+enum mlp_type { MLP_NIL = 0, MLP_BOOL, MLP_INT, MLP_FLOAT, MLP_STR };
+
+struct mlp_value {
+	enum mlp_type type;
+	union {
+		int b;
+		int64_t i;
+		double f;
+		struct { char *s; size_t len; } str;	/* owned, NUL-terminated */
+	} u;
+};
+
+struct mlp_kv {
+	char *key;	/* owned, NUL-terminated, never contains NUL */
+	struct mlp_value val;
+};
+
+/* A map kept sorted by key (strcmp) so records are deterministic. */
+struct mlp_map {
+	struct mlp_kv *items;
+	size_t nr, alloc;
+};
+#define MLP_MAP_INIT { NULL, 0, 0 }
+
+void mlp_value_clear(struct mlp_value *v);
+void mlp_value_copy(struct mlp_value *dst, const struct mlp_value *src);
+void mlp_value_set_str(struct mlp_value *v, const char *s, size_t len);
+/*
+ * Types a command-line value: "true"/"false" -> bool, a full integer ->
+ * int, a full finite float -> float, "null" -> nil, anything else -> string.
+ */
+void mlp_value_parse(struct mlp_value *out, const char *s, size_t len);
+/* Appends a human form ("0.01", "true", "cnn") to `b`. */
+void mlp_value_format(struct mlp_buf *b, const struct mlp_value *v);
+int mlp_value_equal(const struct mlp_value *a, const struct mlp_value *b);
+
+/* Takes ownership of *val (left cleared). Replaces an existing key. */
+void mlp_map_set(struct mlp_map *m, const char *key, struct mlp_value *val);
+const struct mlp_value *mlp_map_get(const struct mlp_map *m, const char *key);
+int mlp_map_remove(struct mlp_map *m, const char *key);
+void mlp_map_clear(struct mlp_map *m);
+void mlp_map_copy(struct mlp_map *dst, const struct mlp_map *src);
+
+/* Splits "key=value" and types the value; MLP_EINVALID without '='. */
+int mlp_parse_assignment(char **key_out, struct mlp_value *val_out, const char *arg);
+
+/* ---- metrics ----------------------------------------------------------- */
+
+struct mlp_series {
+	char *key;
+	int64_t *step;
+	double *value;
+	int64_t *t;	/* ms since the epoch */
+	size_t nr, alloc;
+};
+
+struct mlp_summary {
+	char *key;
+	double last, min, max, first;
+	uint64_t count;
+	int64_t step;	/* step of the last point */
+};
+
+/* ---- runs -------------------------------------------------------------- */
+
+enum mlp_status {
+	MLP_STATUS_RUNNING = 0,
+	MLP_STATUS_FINISHED,
+	MLP_STATUS_FAILED,
+	MLP_STATUS_KILLED,
+	MLP_STATUS_CRASHED
+};
+const char *mlp_status_name(enum mlp_status s);
+
+#define MLP_ID_HEXSZ 32
+#define MLP_OID_HEXSZ 40
+
+struct mlp_run {
+	char id[MLP_ID_HEXSZ + 1];
+	char *name;
+	char *experiment;
+	enum mlp_status status;
+	char **cmd;		/* argv, cmd_nr entries */
+	size_t cmd_nr;
+	char *cwd;		/* relative to the work tree root; "" at the root */
+	char base[MLP_OID_HEXSZ + 1];	/* "" when started on an unborn branch */
+	char *branch;		/* NULL when detached */
+	int dirty;
+	int64_t started, ended;	/* ms since the epoch; ended 0 while running */
+	int has_exit_code;
+	int exit_code;
+	int signal;		/* 0 when not killed by a signal */
+	char *host, *user;
+	int64_t cpu_ms, maxrss_kb;
+	struct mlp_map env;	/* captured environment allow-list */
+	char *parent;		/* parent run id (sweeps), or NULL */
+	struct mlp_map tags;	/* string values */
+	char *note;
+
+	struct mlp_map params;
+
+	struct mlp_summary *summary;	/* sorted by key */
+	size_t summary_nr;
+	struct mlp_series *series;	/* sorted by key; loaded on request */
+	size_t series_nr;
+	int series_loaded;	/* series[] is complete: summaries come from it */
+
+	/* where it is stored; "" when not written yet */
+	char commit[MLP_OID_HEXSZ + 1];
+	char workspace[MLP_OID_HEXSZ + 1];
+	char *logs_stdout_tail, *logs_stderr_tail;	/* loaded on request */
+	int64_t commit_time;	/* committer time, seconds */
+};
+
+struct mlp_run *mlp_run_new(void);
+void mlp_run_free(struct mlp_run *run);
+
+/* Appends one point; keeps series sorted by key. */
+void mlp_run_add_point(struct mlp_run *run, const char *key, int64_t step,
+		       double value, int64_t t_ms);
+/* The step a point without one gets: last step of `key` + 1, or 0. */
+int64_t mlp_run_next_step(const struct mlp_run *run, const char *key);
+/* Recomputes summary[] from series[]. */
+void mlp_run_summarize(struct mlp_run *run);
+const struct mlp_summary *mlp_run_summary(const struct mlp_run *run, const char *key);
+const struct mlp_series *mlp_run_series(const struct mlp_run *run, const char *key);
+/* "loss=0.12 acc=0.93" of up to `max` metrics (last values). */
+void mlp_run_format_metrics(struct mlp_buf *b, const struct mlp_run *run, size_t max);
+
+/* Limits enforced on write and on read (docs/format.md). */
+#define MLP_MAX_KEY_LEN 1024
+#define MLP_MAX_STR_LEN (16u << 20)
+#define MLP_MAX_RECORD_SIZE (64u << 20)
+#define MLP_MAX_PARAMS 100000
+#define MLP_MAX_METRIC_KEYS 10000
+#define MLP_MAX_TAGS 10000
+#define MLP_MAX_CMD_ARGS 100000
+#define MLP_CHUNK_POINTS 65536
+#define MLP_MAX_CHUNKS 4096
+#define MLP_MAX_DEPTH 32
+
+/* Checks a key against the limits (non-empty, short enough). */
+int mlp_key_check(const char *what, const char *key);
+
+/* ---- records (msgpack codec) ------------------------------------------ */
+
+/* Encoders append one record to `out`. */
+int mlp_record_encode_run(struct mlp_buf *out, const struct mlp_run *run);
+int mlp_record_encode_params(struct mlp_buf *out, const struct mlp_map *params);
+int mlp_record_encode_summary(struct mlp_buf *out, const struct mlp_run *run);
+int mlp_record_encode_chunk(struct mlp_buf *out, const struct mlp_series *s,
+			    size_t from, size_t n);
+/* Decoders fill `run` (which must come from mlp_run_new()). */
+int mlp_record_decode_run(struct mlp_run *run, const void *data, size_t len);
+int mlp_record_decode_params(struct mlp_map *out, const void *data, size_t len);
+int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len);
+/* Appends the chunk's points to the series `key` of `run`. */
+int mlp_record_decode_chunk(struct mlp_run *run, const char *key,
+			    const void *data, size_t len);
+/* Any record as JSON (metric chunks with their columns expanded). */
+int mlp_record_to_json(struct mlp_buf *out, const void *data, size_t len);
+
+/* Metric keys become one path component: bytes outside [A-Za-z0-9_.-],
+ * '%' and a leading '.' are percent-encoded. */
+void mlp_key_encode(struct mlp_buf *out, const char *key);
+int mlp_key_decode(struct mlp_buf *out, const char *component);
+
+/* ---- repository --------------------------------------------------------- */
+
+struct mlp_repo;
+
+/*
+ * Opens the repository the way git does: GIT_DIR, GIT_WORK_TREE,
+ * discovery from the current directory, and `git -c` settings
+ * (GIT_CONFIG_PARAMETERS), which libgit2 1.5 does not apply itself.
+ * MLP_ENOREPO when there is none.
+ */
+int mlp_repo_open(struct mlp_repo **out);
+void mlp_repo_free(struct mlp_repo *repo);
+/* <commondir>/mlp, shared by linked worktrees. */
+const char *mlp_repo_mlpdir(const struct mlp_repo *repo);
+/* The work tree root with a trailing '/', or NULL in a bare repository. */
+const char *mlp_repo_workdir(const struct mlp_repo *repo);
+/* The current directory relative to the work tree root ("" at the root). */
+const char *mlp_repo_prefix(const struct mlp_repo *repo);
+/* Creates the mlp directory and config defaults; *created says if new. */
+int mlp_repo_init(struct mlp_repo *repo, int *created);
+
+/* Config lookups: `git -c` values first, then git's config files. */
+int mlp_config_get_string(struct mlp_repo *repo, const char *key, char **out);
+int mlp_config_get_int64(struct mlp_repo *repo, const char *key, int64_t *out, int64_t dflt);
+int mlp_config_get_bool(struct mlp_repo *repo, const char *key, int *out, int dflt);
+
+/* HEAD: *base is "" on an unborn branch; *branch is NULL when detached. */
+int mlp_repo_head(struct mlp_repo *repo, char base[MLP_OID_HEXSZ + 1], char **branch);
+
+/* ---- workspace snapshot -------------------------------------------------- */
+
+/*
+ * Writes the tree of the working tree as it is: HEAD's tree plus tracked
+ * changes and untracked, non-ignored files.  Files larger than
+ * `max_file_size` bytes are left out, each with a warning.
+ */
+int mlp_snapshot(struct mlp_repo *repo, char tree_out[MLP_OID_HEXSZ + 1],
+		 int *dirty_out, int64_t max_file_size, mlp_warn_fn warn, void *data);
+
+/* ---- storing, finding, listing runs ----------------------------------- */
+
+/* Fills run->id with 128 random bits as hex. */
+int mlp_run_new_id(struct mlp_run *run);
+/* An unused adjective-noun name among the runs of `repo`. */
+int mlp_run_new_name(char **out, struct mlp_repo *repo);
+int mlp_name_check(const char *name);
+
+struct mlp_run_files {
+	const char *stdout_path, *stderr_path;	/* may be NULL */
+};
+
+/*
+ * Writes the run commit (tree per format v1) and moves refs/mlp/runs/<id>
+ * from run->commit (or creates it when run->commit is "") to the new
+ * commit with compare-and-swap; MLP_ECONFLICT when someone else moved it.
+ * `logs` gives files to store as logs/stdout and logs/stderr; with NULL the
+ * logs of the previous commit are kept.
+ */
+int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run,
+		 const struct mlp_run_files *logs);
+
+#define MLP_LOAD_SERIES 1u
+#define MLP_LOAD_LOGS 2u
+
+/* Loads refs/mlp/runs/<id>. */
+int mlp_run_load(struct mlp_run **out, struct mlp_repo *repo, const char *id,
+		 unsigned flags);
+
+/*
+ * Resolves a spec (id prefix of 4+ hex or a name) to run ids.
+ * Returns the number of matches (0, 1 or more); ids are owned by the caller
+ * (free each and the array).
+ */
+int mlp_run_resolve(char ***ids_out, struct mlp_repo *repo, const char *spec);
+
+struct mlp_run_list {
+	struct mlp_run **runs;
+	size_t nr, alloc;
+	size_t skipped;		/* refs that did not decode */
+};
+#define MLP_RUN_LIST_INIT { NULL, 0, 0, 0 }
+
+/*
+ * Loads every run (summaries, not series), newest first.  A run that does
+ * not decode is skipped and reported through `warn`.
+ */
+int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo,
+		     mlp_warn_fn warn, void *data);
+/* Keeps runs whose base is HEAD or an ancestor of it (or no base). */
+int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo);
+void mlp_run_list_release(struct mlp_run_list *list);
+
+int mlp_run_delete(struct mlp_repo *repo, const struct mlp_run *run);
+
+/* The raw bytes of `path` in the run's tree (e.g. "params.mp"). */
+int mlp_run_read_file(struct mlp_buf *out, struct mlp_repo *repo,
+		      const char *id, const char *path);
+
+/* ---- ingesting what a run reports --------------------------------------- */
+
+/*
+ * One JSON line of the $MLP_METRICS protocol into `run`.  MLP_EINVALID with
+ * a message for a bad line (the caller warns; the run goes on).
+ */
+int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len,
+			 int64_t now_ms);
+/* --key value / --key=value / --flag of a wrapped command into params. */
+int mlp_params_from_argv(struct mlp_map *params, size_t argc, char *const *argv);
+/* A JSON line describing metrics/params/tags, for `git mlp log` in a run. */
+int mlp_json_line_metrics(struct mlp_buf *out, const struct mlp_map *values,
+			  int has_step, int64_t step);
+int mlp_json_line_map(struct mlp_buf *out, const char *section,
+		      const struct mlp_map *values);
+
+/* ---- running a command ------------------------------------------------- */
+
+struct mlp_proc {
+	char *const *argv;
+	char *const *env_add;	/* "K=V" strings added to the environment */
+	int tee_stdout, tee_stderr;	/* fds to copy the child's output to, or -1 */
+	const char *stdout_path, *stderr_path;	/* where output is stored */
+	/* Called about every 200 ms while the child runs, and once at the end. */
+	void (*tick)(void *data, int final);
+	void *tick_data;
+
+	/* results */
+	int exit_code;		/* 127 when the command could not be started */
+	int signal;
+	int64_t cpu_ms, maxrss_kb;
+	int64_t started_ms, ended_ms;
+};
+
+/*
+ * Runs the command, forwarding SIGINT, SIGTERM and SIGHUP to it, and
+ * fills the results.  Fails only when the machinery fails (pipe, fork).
+ */
+int mlp_proc_run(struct mlp_proc *p);
+
+/* Appends complete lines of `path` from *offset on to the callback. */
+int mlp_tail_lines(const char *path, int64_t *offset, int64_t *lineno, int final,
+		   void (*line)(void *data, const char *s, size_t len, int64_t lineno),
+		   void *data);
+
+int64_t mlp_now_ms(void);
+
+/* ---- rendering ----------------------------------------------------------- */
+
+enum mlp_format { MLP_FMT_TABLE, MLP_FMT_JSON, MLP_FMT_CSV, MLP_FMT_TSV, MLP_FMT_TEXT };
+int mlp_format_parse(enum mlp_format *out, const char *s);
+
+struct mlp_render_opts {
+	int color;
+	int64_t now_ms;
+};
+
+void mlp_json_str(struct mlp_buf *b, const char *s, size_t len);
+void mlp_json_value(struct mlp_buf *b, const struct mlp_value *v);
+void mlp_json_double(struct mlp_buf *b, double d);
+/* One run as a JSON object. */
+void mlp_render_run_json(struct mlp_buf *b, const struct mlp_run *run, int detail);
+int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
+		    enum mlp_format fmt, const struct mlp_render_opts *o);
+int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
+		    enum mlp_format fmt, const struct mlp_render_opts *o);
+/* Unicode block sparkline of up to `width` cells. */
+void mlp_sparkline(struct mlp_buf *b, const double *v, size_t n, size_t width);
+/* "3s", "5m", "2h", "4d" */
+void mlp_format_age(struct mlp_buf *b, int64_t ms);
+
+#endif

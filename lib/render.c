@@ -1,0 +1,725 @@
+/*
+ * Renderers: runs as tables, JSON, CSV/TSV and the text of `show`.
+ * Everything is written into a caller's buffer; nothing is printed here.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int mlp_format_parse(enum mlp_format *out, const char *s)
+{
+	static const struct { const char *name; enum mlp_format f; } fmts[] = {
+		{ "table", MLP_FMT_TABLE }, { "json", MLP_FMT_JSON }, { "csv", MLP_FMT_CSV },
+		{ "tsv", MLP_FMT_TSV }, { "text", MLP_FMT_TEXT },
+	};
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
+		if (!strcmp(s, fmts[i].name)) {
+			*out = fmts[i].f;
+			return 0;
+		}
+	return mlp_error_set(MLP_EINVALID, "unknown format '%s'", s);
+}
+
+/* ---- JSON out -------------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p, size_t left)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0) n = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0) n = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0) n = 4, cp = p[0] & 0x07;
+	else return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Invalid UTF-8 bytes become U+FFFD: JSON text must be Unicode. */
+void mlp_json_str(struct mlp_buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	mlp_buf_grow(b, len + 2);
+	mlp_buf_addch(b, '"');
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i];
+		size_t n;
+		switch (c) {
+		case '"': mlp_buf_adds(b, "\\\""); i++; continue;
+		case '\\': mlp_buf_adds(b, "\\\\"); i++; continue;
+		case '\n': mlp_buf_adds(b, "\\n"); i++; continue;
+		case '\r': mlp_buf_adds(b, "\\r"); i++; continue;
+		case '\t': mlp_buf_adds(b, "\\t"); i++; continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			mlp_buf_addf(b, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		n = utf8_len(p + i, len - i);
+		if (!n) {
+			mlp_buf_adds(b, "\\ufffd");
+			i++;
+			continue;
+		}
+		mlp_buf_add(b, p + i, n);
+		i += n;
+	}
+	mlp_buf_addch(b, '"');
+}
+
+void mlp_json_double(struct mlp_buf *b, double d)
+{
+	if (!isfinite(d)) {
+		mlp_buf_adds(b, "null");
+		return;
+	}
+	/* shortest form that reads back as the same double */
+	for (int prec = 15; prec <= 17; prec++) {
+		char tmp[40];
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d || prec == 17) {
+			mlp_buf_adds(b, tmp);
+			if (!strpbrk(tmp, ".eEn"))
+				mlp_buf_adds(b, ".0");
+			return;
+		}
+	}
+}
+
+void mlp_json_value(struct mlp_buf *b, const struct mlp_value *v)
+{
+	switch (v->type) {
+	case MLP_NIL: mlp_buf_adds(b, "null"); break;
+	case MLP_BOOL: mlp_buf_adds(b, v->u.b ? "true" : "false"); break;
+	case MLP_INT: mlp_buf_addf(b, "%lld", (long long)v->u.i); break;
+	case MLP_FLOAT: mlp_json_double(b, v->u.f); break;
+	case MLP_STR: mlp_json_str(b, v->u.str.s, v->u.str.len); break;
+	}
+}
+
+static void json_key(struct mlp_buf *b, const char *k, int *first)
+{
+	if (!*first)
+		mlp_buf_addch(b, ',');
+	*first = 0;
+	mlp_json_str(b, k, strlen(k));
+	mlp_buf_addch(b, ':');
+}
+
+static void json_cstr(struct mlp_buf *b, const char *s)
+{
+	if (s)
+		mlp_json_str(b, s, strlen(s));
+	else
+		mlp_buf_adds(b, "null");
+}
+
+static void json_map(struct mlp_buf *b, const struct mlp_map *m)
+{
+	int first = 1;
+
+	mlp_buf_addch(b, '{');
+	for (size_t i = 0; i < m->nr; i++) {
+		json_key(b, m->items[i].key, &first);
+		mlp_json_value(b, &m->items[i].val);
+	}
+	mlp_buf_addch(b, '}');
+}
+
+void mlp_render_run_json(struct mlp_buf *b, const struct mlp_run *run, int detail)
+{
+	int first = 1;
+
+	mlp_buf_addch(b, '{');
+	json_key(b, "id", &first); json_cstr(b, run->id);
+	json_key(b, "name", &first); json_cstr(b, run->name);
+	json_key(b, "experiment", &first); json_cstr(b, run->experiment);
+	json_key(b, "status", &first); json_cstr(b, mlp_status_name(run->status));
+	json_key(b, "started", &first); mlp_buf_addf(b, "%lld", (long long)run->started);
+	json_key(b, "ended", &first);
+	if (run->ended) mlp_buf_addf(b, "%lld", (long long)run->ended); else mlp_buf_adds(b, "null");
+	json_key(b, "base", &first); json_cstr(b, run->base[0] ? run->base : NULL);
+	json_key(b, "branch", &first); json_cstr(b, run->branch);
+	json_key(b, "dirty", &first); mlp_buf_adds(b, run->dirty ? "true" : "false");
+	json_key(b, "exit_code", &first);
+	if (run->has_exit_code) mlp_buf_addf(b, "%d", run->exit_code); else mlp_buf_adds(b, "null");
+	json_key(b, "signal", &first);
+	if (run->signal) mlp_buf_addf(b, "%d", run->signal); else mlp_buf_adds(b, "null");
+	json_key(b, "host", &first); json_cstr(b, run->host);
+	json_key(b, "user", &first); json_cstr(b, run->user);
+	json_key(b, "cmd", &first);
+	mlp_buf_addch(b, '[');
+	for (size_t i = 0; i < run->cmd_nr; i++) {
+		if (i)
+			mlp_buf_addch(b, ',');
+		json_cstr(b, run->cmd[i]);
+	}
+	mlp_buf_addch(b, ']');
+	json_key(b, "commit", &first); json_cstr(b, run->commit[0] ? run->commit : NULL);
+	json_key(b, "params", &first); json_map(b, &run->params);
+	json_key(b, "metrics", &first);
+	{
+		int f2 = 1;
+		mlp_buf_addch(b, '{');
+		for (size_t i = 0; i < run->summary_nr; i++) {
+			const struct mlp_summary *s = &run->summary[i];
+			json_key(b, s->key, &f2);
+			mlp_buf_adds(b, "{\"last\":"); mlp_json_double(b, s->last);
+			mlp_buf_adds(b, ",\"min\":"); mlp_json_double(b, s->min);
+			mlp_buf_adds(b, ",\"max\":"); mlp_json_double(b, s->max);
+			mlp_buf_adds(b, ",\"first\":"); mlp_json_double(b, s->first);
+			mlp_buf_addf(b, ",\"count\":%llu,\"step\":%lld}",
+				     (unsigned long long)s->count, (long long)s->step);
+		}
+		mlp_buf_addch(b, '}');
+	}
+	json_key(b, "tags", &first); json_map(b, &run->tags);
+	json_key(b, "parent", &first); json_cstr(b, run->parent);
+	if (detail) {
+		json_key(b, "cwd", &first); json_cstr(b, run->cwd);
+		json_key(b, "workspace", &first); json_cstr(b, run->workspace[0] ? run->workspace : NULL);
+		json_key(b, "note", &first); json_cstr(b, run->note);
+		json_key(b, "rusage", &first);
+		mlp_buf_addf(b, "{\"cpu_ms\":%lld,\"maxrss_kb\":%lld}",
+			     (long long)run->cpu_ms, (long long)run->maxrss_kb);
+		json_key(b, "env", &first); json_map(b, &run->env);
+		json_key(b, "logs_tail", &first);
+		mlp_buf_adds(b, "{\"stdout\":");
+		json_cstr(b, run->logs_stdout_tail);
+		mlp_buf_adds(b, ",\"stderr\":");
+		json_cstr(b, run->logs_stderr_tail);
+		mlp_buf_addch(b, '}');
+	}
+	mlp_buf_addch(b, '}');
+}
+
+/* ---- small text helpers ------------------------------------------------------ */
+
+void mlp_format_age(struct mlp_buf *b, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		mlp_buf_addf(b, "%llds", (long long)s);
+	else if (s < 3600)
+		mlp_buf_addf(b, "%lldm", (long long)(s / 60));
+	else if (s < 86400 * 2)
+		mlp_buf_addf(b, "%lldh", (long long)(s / 3600));
+	else
+		mlp_buf_addf(b, "%lldd", (long long)(s / 86400));
+}
+
+static void format_duration(struct mlp_buf *b, int64_t ms)
+{
+	if (ms < 1000)
+		mlp_buf_addf(b, "%lldms", (long long)ms);
+	else if (ms < 60000)
+		mlp_buf_addf(b, "%.1fs", ms / 1000.0);
+	else if (ms < 3600000)
+		mlp_buf_addf(b, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+	else
+		mlp_buf_addf(b, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
+
+void mlp_sparkline(struct mlp_buf *b, const double *v, size_t n, size_t width)
+{
+	static const char *const bars[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
+	double lo = INFINITY, hi = -INFINITY;
+	size_t cells = n < width ? n : width;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i]))
+			continue;
+		if (v[i] < lo) lo = v[i];
+		if (v[i] > hi) hi = v[i];
+	}
+	for (size_t c = 0; c < cells; c++) {
+		/* each cell shows the mean of its slice of the series */
+		size_t from = c * n / cells, to = (c + 1) * n / cells;
+		double sum = 0;
+		size_t cnt = 0;
+		for (size_t i = from; i < to; i++)
+			if (isfinite(v[i]))
+				sum += v[i], cnt++;
+		if (!cnt) {
+			mlp_buf_addch(b, ' ');
+			continue;
+		}
+		double x = sum / cnt;
+		int level = hi > lo ? (int)((x - lo) / (hi - lo) * 7.0 + 0.5) : 3;
+		mlp_buf_adds(b, bars[level < 0 ? 0 : level > 7 ? 7 : level]);
+	}
+}
+
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void pad(struct mlp_buf *b, const char *s, size_t width, int right)
+{
+	size_t w = display_width(s);
+
+	if (right)
+		for (size_t i = w; i < width; i++)
+			mlp_buf_addch(b, ' ');
+	mlp_buf_adds(b, s);
+	if (!right)
+		for (size_t i = w; i < width; i++)
+			mlp_buf_addch(b, ' ');
+}
+
+static const char *status_color(enum mlp_status s)
+{
+	switch (s) {
+	case MLP_STATUS_FINISHED: return "\033[32m";
+	case MLP_STATUS_FAILED: return "\033[31m";
+	case MLP_STATUS_KILLED:
+	case MLP_STATUS_CRASHED: return "\033[33m";
+	case MLP_STATUS_RUNNING: return "\033[36m";
+	}
+	return "";
+}
+
+/* ---- lists ------------------------------------------------------------------- */
+
+struct table {
+	size_t cols, rows;
+	char **cell;	/* rows x cols, row 0 is the header */
+	int *right;	/* numeric columns align right */
+};
+
+static char **cellp(struct table *t, size_t r, size_t c)
+{
+	return &t->cell[r * t->cols + c];
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->rows * t->cols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	free(t->right);
+}
+
+/* Keys of params whose values are not the same in every listed run. */
+static void differing_params(const struct mlp_run_list *list, struct mlp_map *keys)
+{
+	struct mlp_map all = MLP_MAP_INIT;
+
+	for (size_t i = 0; i < list->nr; i++)
+		for (size_t j = 0; j < list->runs[i]->params.nr; j++) {
+			struct mlp_value nil = { 0 };
+			mlp_map_set(&all, list->runs[i]->params.items[j].key, &nil);
+		}
+	for (size_t k = 0; k < all.nr; k++) {
+		const struct mlp_value *first = mlp_map_get(&list->runs[0]->params, all.items[k].key);
+		int differ = 0;
+		for (size_t i = 1; i < list->nr && !differ; i++) {
+			const struct mlp_value *v = mlp_map_get(&list->runs[i]->params, all.items[k].key);
+			differ = !first != !v || (first && v && !mlp_value_equal(first, v));
+		}
+		if (differ) {
+			struct mlp_value nil = { 0 };
+			mlp_map_set(keys, all.items[k].key, &nil);
+		}
+	}
+	mlp_map_clear(&all);
+}
+
+static void metric_keys(const struct mlp_run_list *list, struct mlp_map *keys)
+{
+	for (size_t i = 0; i < list->nr; i++)
+		for (size_t j = 0; j < list->runs[i]->summary_nr; j++) {
+			struct mlp_value nil = { 0 };
+			mlp_map_set(keys, list->runs[i]->summary[j].key, &nil);
+		}
+}
+
+static char *fmt_number(double d)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	if (isnan(d))
+		mlp_buf_adds(&b, "nan");
+	else
+		mlp_buf_addf(&b, "%.4g", d);
+	return mlp_buf_detach(&b, NULL);
+}
+
+static void csv_field(struct mlp_buf *b, const char *s, int tsv)
+{
+	if (tsv) {
+		for (; *s; s++)
+			mlp_buf_addch(b, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
+		return;
+	}
+	if (!strpbrk(s, ",\"\n\r")) {
+		mlp_buf_adds(b, s);
+		return;
+	}
+	mlp_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			mlp_buf_addch(b, '"');
+		mlp_buf_addch(b, *s);
+	}
+	mlp_buf_addch(b, '"');
+}
+
+static void iso_time(struct mlp_buf *b, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char tmp[64];
+
+	gmtime_r(&t, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mlp_buf_adds(b, tmp);
+}
+
+int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
+		    enum mlp_format fmt, const struct mlp_render_opts *o)
+{
+	struct mlp_map pkeys = MLP_MAP_INIT, mkeys = MLP_MAP_INIT;
+	struct table t = { 0 };
+	size_t fixed;
+
+	if (fmt == MLP_FMT_JSON) {
+		mlp_buf_addch(b, '[');
+		for (size_t i = 0; i < list->nr; i++) {
+			if (i)
+				mlp_buf_adds(b, ",\n");
+			mlp_render_run_json(b, list->runs[i], 0);
+		}
+		mlp_buf_adds(b, "]\n");
+		return 0;
+	}
+	if (fmt == MLP_FMT_TEXT)
+		fmt = MLP_FMT_TABLE;
+	if (fmt == MLP_FMT_TABLE) {
+		if (list->nr > 1)
+			differing_params(list, &pkeys);
+	} else {
+		/* machine formats carry every param */
+		for (size_t i = 0; i < list->nr; i++)
+			for (size_t j = 0; j < list->runs[i]->params.nr; j++) {
+				struct mlp_value nil = { 0 };
+				mlp_map_set(&pkeys, list->runs[i]->params.items[j].key, &nil);
+			}
+	}
+	metric_keys(list, &mkeys);
+
+	if (fmt == MLP_FMT_CSV || fmt == MLP_FMT_TSV) {
+		int tsv = fmt == MLP_FMT_TSV;
+		char sep = tsv ? '\t' : ',';
+		mlp_buf_adds(b, "id,name,experiment,status,started,ended,commit");
+		if (tsv)
+			for (size_t i = b->len - strlen("id,name,experiment,status,started,ended,commit"); i < b->len; i++)
+				if (b->buf[i] == ',')
+					b->buf[i] = '\t';
+		for (size_t k = 0; k < pkeys.nr; k++) {
+			struct mlp_buf h = MLP_BUF_INIT;
+			mlp_buf_addf(&h, "params.%s", pkeys.items[k].key);
+			mlp_buf_addch(b, sep);
+			csv_field(b, h.buf, tsv);
+			mlp_buf_release(&h);
+		}
+		for (size_t k = 0; k < mkeys.nr; k++) {
+			struct mlp_buf h = MLP_BUF_INIT;
+			mlp_buf_addf(&h, "metrics.%s", mkeys.items[k].key);
+			mlp_buf_addch(b, sep);
+			csv_field(b, h.buf, tsv);
+			mlp_buf_release(&h);
+		}
+		mlp_buf_addch(b, '\n');
+		for (size_t i = 0; i < list->nr; i++) {
+			const struct mlp_run *r = list->runs[i];
+			struct mlp_buf f = MLP_BUF_INIT;
+			csv_field(b, r->id, tsv);
+			mlp_buf_addch(b, sep);
+			csv_field(b, r->name ? r->name : "", tsv);
+			mlp_buf_addch(b, sep);
+			csv_field(b, r->experiment ? r->experiment : "", tsv);
+			mlp_buf_addch(b, sep);
+			mlp_buf_adds(b, mlp_status_name(r->status));
+			mlp_buf_addch(b, sep);
+			iso_time(b, r->started);
+			mlp_buf_addch(b, sep);
+			if (r->ended)
+				iso_time(b, r->ended);
+			mlp_buf_addch(b, sep);
+			mlp_buf_adds(b, r->base);
+			for (size_t k = 0; k < pkeys.nr; k++) {
+				const struct mlp_value *v = mlp_map_get(&r->params, pkeys.items[k].key);
+				mlp_buf_addch(b, sep);
+				if (v) {
+					mlp_buf_reset(&f);
+					if (v->type == MLP_FLOAT)
+						mlp_json_double(&f, v->u.f);
+					else
+						mlp_value_format(&f, v);
+					csv_field(b, f.buf ? f.buf : "", tsv);
+				}
+			}
+			for (size_t k = 0; k < mkeys.nr; k++) {
+				const struct mlp_summary *s = mlp_run_summary(r, mkeys.items[k].key);
+				mlp_buf_addch(b, sep);
+				if (s)
+					mlp_json_double(b, s->last);
+			}
+			mlp_buf_addch(b, '\n');
+			mlp_buf_release(&f);
+		}
+		mlp_map_clear(&pkeys);
+		mlp_map_clear(&mkeys);
+		return 0;
+	}
+
+	fixed = 5;
+	t.cols = fixed + pkeys.nr + mkeys.nr;
+	t.rows = list->nr + 1;
+	t.cell = mlp_calloc(t.cols * t.rows, sizeof(char *));
+	t.right = mlp_calloc(t.cols, sizeof(int));
+	{
+		static const char *const hdr[] = { "ID", "NAME", "STATUS", "AGE", "COMMIT" };
+		for (size_t c = 0; c < fixed; c++)
+			*cellp(&t, 0, c) = mlp_strdup(hdr[c]);
+		t.right[3] = 1;
+		for (size_t k = 0; k < pkeys.nr; k++) {
+			struct mlp_buf h = MLP_BUF_INIT;
+			mlp_buf_addf(&h, "params.%s", pkeys.items[k].key);
+			*cellp(&t, 0, fixed + k) = mlp_buf_detach(&h, NULL);
+		}
+		for (size_t k = 0; k < mkeys.nr; k++) {
+			*cellp(&t, 0, fixed + pkeys.nr + k) = mlp_strdup(mkeys.items[k].key);
+			t.right[fixed + pkeys.nr + k] = 1;
+		}
+	}
+	for (size_t i = 0; i < list->nr; i++) {
+		const struct mlp_run *r = list->runs[i];
+		struct mlp_buf f = MLP_BUF_INIT;
+		size_t row = i + 1;
+
+		*cellp(&t, row, 0) = mlp_strndup(r->id, 8);
+		*cellp(&t, row, 1) = mlp_strdup(r->name ? r->name : "-");
+		*cellp(&t, row, 2) = mlp_strdup(mlp_status_name(r->status));
+		mlp_format_age(&f, o->now_ms - r->started);
+		*cellp(&t, row, 3) = mlp_buf_detach(&f, NULL);
+		if (r->base[0])
+			mlp_buf_add(&f, r->base, 7);
+		else
+			mlp_buf_adds(&f, "-");
+		if (r->dirty)
+			mlp_buf_addch(&f, '+');
+		*cellp(&t, row, 4) = mlp_buf_detach(&f, NULL);
+		for (size_t k = 0; k < pkeys.nr; k++) {
+			const struct mlp_value *v = mlp_map_get(&r->params, pkeys.items[k].key);
+			if (v) {
+				mlp_value_format(&f, v);
+				/* a table cell is one short line */
+				for (size_t x = 0; x < f.len; x++)
+					if (f.buf[x] == '\n' || f.buf[x] == '\t' || f.buf[x] == '\r')
+						f.buf[x] = ' ';
+				if (f.len > 40) {
+					f.len = 37;
+					mlp_buf_adds(&f, "...");
+				}
+			} else {
+				mlp_buf_adds(&f, "-");
+			}
+			*cellp(&t, row, fixed + k) = mlp_buf_detach(&f, NULL);
+		}
+		for (size_t k = 0; k < mkeys.nr; k++) {
+			const struct mlp_summary *s = mlp_run_summary(r, mkeys.items[k].key);
+			*cellp(&t, row, fixed + pkeys.nr + k) = s ? fmt_number(s->last) : mlp_strdup("-");
+		}
+	}
+	{
+		size_t *w = mlp_calloc(t.cols, sizeof(size_t));
+		for (size_t r = 0; r < t.rows; r++)
+			for (size_t c = 0; c < t.cols; c++) {
+				size_t x = display_width(*cellp(&t, r, c));
+				if (x > w[c])
+					w[c] = x;
+			}
+		for (size_t r = 0; r < t.rows; r++) {
+			for (size_t c = 0; c < t.cols; c++) {
+				const char *s = *cellp(&t, r, c);
+				int last = c + 1 == t.cols;
+				const char *color = NULL;
+				if (o->color && r == 0)
+					color = "\033[1m";
+				else if (o->color && c == 2)
+					color = status_color(list->runs[r - 1]->status);
+				else if (o->color && c == 0)
+					color = "\033[33m";
+				if (color)
+					mlp_buf_adds(b, color);
+				if (last && !t.right[c])
+					mlp_buf_adds(b, s);
+				else
+					pad(b, s, w[c], t.right[c]);
+				if (color)
+					mlp_buf_adds(b, "\033[m");
+				if (!last)
+					mlp_buf_adds(b, "  ");
+			}
+			mlp_buf_addch(b, '\n');
+		}
+		free(w);
+	}
+	table_free(&t);
+	mlp_map_clear(&pkeys);
+	mlp_map_clear(&mkeys);
+	return 0;
+}
+
+/* ---- show ---------------------------------------------------------------------- */
+
+static void indent_block(struct mlp_buf *b, const char *text)
+{
+	const char *p = text;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		mlp_buf_adds(b, "    ");
+		mlp_buf_add(b, p, len);
+		mlp_buf_addch(b, '\n');
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
+		    enum mlp_format fmt, const struct mlp_render_opts *o)
+{
+	const char *hl = o->color ? "\033[33m" : "", *reset = o->color ? "\033[m" : "";
+	size_t w = 0;
+
+	if (fmt == MLP_FMT_JSON) {
+		mlp_render_run_json(b, run, 1);
+		mlp_buf_addch(b, '\n');
+		return 0;
+	}
+	mlp_buf_addf(b, "%srun %s%s\n", hl, run->id, reset);
+	mlp_buf_addf(b, "name:       %s\n", run->name ? run->name : "-");
+	if (run->experiment)
+		mlp_buf_addf(b, "experiment: %s\n", run->experiment);
+	mlp_buf_addf(b, "status:     %s%s%s", o->color ? status_color(run->status) : "",
+		     mlp_status_name(run->status), reset);
+	if (run->signal)
+		mlp_buf_addf(b, " (signal %d)", run->signal);
+	else if (run->has_exit_code)
+		mlp_buf_addf(b, " (exit %d)", run->exit_code);
+	mlp_buf_addch(b, '\n');
+	mlp_buf_adds(b, "command:   ");
+	for (size_t i = 0; i < run->cmd_nr; i++)
+		mlp_buf_addf(b, " %s", run->cmd[i]);
+	mlp_buf_addch(b, '\n');
+	mlp_buf_addf(b, "base:       %s%s%s%s\n", run->base[0] ? run->base : "(none: unborn branch)",
+		     run->branch ? " (" : "", run->branch ? run->branch : "", run->branch ? ")" : "");
+	mlp_buf_addf(b, "workspace:  %s%s\n", run->workspace[0] ? run->workspace : "-",
+		     run->dirty ? " (dirty)" : " (clean)");
+	if (run->cwd && *run->cwd)
+		mlp_buf_addf(b, "cwd:        %s\n", run->cwd);
+	mlp_buf_adds(b, "started:    ");
+	iso_time(b, run->started);
+	mlp_buf_adds(b, " (");
+	mlp_format_age(b, o->now_ms - run->started);
+	mlp_buf_adds(b, " ago)\n");
+	if (run->ended) {
+		mlp_buf_adds(b, "duration:   ");
+		format_duration(b, run->ended - run->started);
+		mlp_buf_addch(b, '\n');
+	}
+	mlp_buf_addf(b, "host:       %s\nuser:       %s\n", run->host ? run->host : "-",
+		     run->user ? run->user : "-");
+	mlp_buf_adds(b, "cpu:        ");
+	format_duration(b, run->cpu_ms);
+	mlp_buf_addf(b, ", max rss %.1f MiB\n", run->maxrss_kb / 1024.0);
+	if (run->parent)
+		mlp_buf_addf(b, "parent:     %s\n", run->parent);
+	if (run->note)
+		mlp_buf_addf(b, "note:       %s\n", run->note);
+
+	if (run->params.nr) {
+		mlp_buf_adds(b, "\nparams:\n");
+		for (size_t i = 0; i < run->params.nr; i++)
+			if (display_width(run->params.items[i].key) > w)
+				w = display_width(run->params.items[i].key);
+		for (size_t i = 0; i < run->params.nr; i++) {
+			mlp_buf_adds(b, "  ");
+			pad(b, run->params.items[i].key, w, 0);
+			mlp_buf_adds(b, "  ");
+			mlp_value_format(b, &run->params.items[i].val);
+			mlp_buf_addch(b, '\n');
+		}
+	}
+	if (run->summary_nr) {
+		w = 3;
+		for (size_t i = 0; i < run->summary_nr; i++)
+			if (display_width(run->summary[i].key) > w)
+				w = display_width(run->summary[i].key);
+		mlp_buf_adds(b, "\nmetrics:\n  ");
+		pad(b, "", w, 0);
+		mlp_buf_adds(b, "        last         min         max   count\n");
+		for (size_t i = 0; i < run->summary_nr; i++) {
+			const struct mlp_summary *s = &run->summary[i];
+			const struct mlp_series *ser = mlp_run_series(run, s->key);
+			mlp_buf_adds(b, "  ");
+			pad(b, s->key, w, 0);
+			mlp_buf_addf(b, "  %10.4g  %10.4g  %10.4g  %6llu  ", s->last, s->min, s->max,
+				     (unsigned long long)s->count);
+			if (ser)
+				mlp_sparkline(b, ser->value, ser->nr, 24);
+			mlp_buf_addch(b, '\n');
+		}
+	}
+	if (run->tags.nr) {
+		w = 0;
+		mlp_buf_adds(b, "\ntags:\n");
+		for (size_t i = 0; i < run->tags.nr; i++)
+			if (display_width(run->tags.items[i].key) > w)
+				w = display_width(run->tags.items[i].key);
+		for (size_t i = 0; i < run->tags.nr; i++) {
+			mlp_buf_adds(b, "  ");
+			pad(b, run->tags.items[i].key, w, 0);
+			mlp_buf_adds(b, "  ");
+			mlp_value_format(b, &run->tags.items[i].val);
+			mlp_buf_addch(b, '\n');
+		}
+	}
+	if (run->logs_stdout_tail && *run->logs_stdout_tail) {
+		mlp_buf_adds(b, "\nlog tail (stdout):\n");
+		indent_block(b, run->logs_stdout_tail);
+	}
+	if (run->logs_stderr_tail && *run->logs_stderr_tail) {
+		mlp_buf_adds(b, "\nlog tail (stderr):\n");
+		indent_block(b, run->logs_stderr_tail);
+	}
+	return 0;
+}
