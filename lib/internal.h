@@ -32,4 +32,15 @@ int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer
 
 int mlp_hex_valid(const char *s, size_t len);
 
+/*
+ * Loads a run; with `known` the ref is not read again, and with `raw_out`
+ * the bytes of run.mp, params.mp and summary.mp are handed to the caller
+ * (release each buffer).
+ */
+int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id,
+		     const git_oid *known, unsigned flags, struct mlp_buf raw_out[3]);
+/* A run from cached record bytes, decoded (and checked) as from git. */
+int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commit,
+			 int64_t commit_time, const char *workspace, const struct mlp_buf raw[3]);
+
 #endif

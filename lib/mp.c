@@ -240,7 +240,7 @@ int mlp_mp_read_int(struct mlp_mp *r, int64_t *out)
 
 int mlp_mp_read_uint(struct mlp_mp *r, uint64_t *out)
 {
-	int64_t i;
+	int64_t i = 0;
 	int err = mlp_mp_read_int(r, &i);
 
 	if (err < 0)
@@ -369,7 +369,7 @@ int mlp_mp_skip(struct mlp_mp *r)
 		}
 		case MLP_MP_EXT: {
 			unsigned c = *r->p++;
-			uint32_t size;
+			uint32_t size = 0;
 			if (c >= 0xd4 && c <= 0xd8)
 				size = 1u << (c - 0xd4);
 			else if ((err = read_len(r, c == 0xc7 ? 1 : c == 0xc8 ? 2 : 4, &size)) < 0)

@@ -333,22 +333,79 @@ static char *log_tail(git_repository *git, const git_tree *root, const char *pat
 	return ret;
 }
 
-int mlp_run_load(struct mlp_run **out, struct mlp_repo *repo, const char *id, unsigned flags)
+/* Decodes the three records of a run; `raw` may come from the index cache. */
+static int decode_records(struct mlp_run *run, const char *id, const struct mlp_buf raw[3])
 {
-	struct mlp_buf ref = MLP_BUF_INIT, data = MLP_BUF_INIT;
+	int err;
+
+	if (!raw[0].len)
+		return mlp_error_set(MLP_ECORRUPT, "no run.mp in the run tree");
+	if ((err = mlp_record_decode_run(run, raw[0].buf, raw[0].len)) < 0)
+		return err;
+	if (strcmp(run->id, id))
+		return mlp_error_set(MLP_ECORRUPT, "run.mp names run %s", run->id);
+	if (raw[1].len && (err = mlp_record_decode_params(&run->params, raw[1].buf, raw[1].len)) < 0)
+		return err;
+	if (raw[2].len && (err = mlp_record_decode_summary(run, raw[2].buf, raw[2].len)) < 0)
+		return err;
+	return 0;
+}
+
+/* Names the run in a failure: "run <id> uses format 2; ..." */
+static int name_error(int err, const char *id)
+{
+	char msg[1024];
+
+	if (err >= 0 || err == MLP_ENOTFOUND)
+		return err;
+	snprintf(msg, sizeof(msg), "%s", mlp_error_message());
+	if (!strncmp(msg, "run ", 4))
+		return err;
+	if (err == MLP_EVERSION)
+		return mlp_error_set(err, "run %s %s", id, msg);
+	return mlp_error_set(err, "run %s: %s", id, msg);
+}
+
+int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commit,
+			 int64_t commit_time, const char *workspace, const struct mlp_buf raw[3])
+{
+	struct mlp_run *run = mlp_run_new();
+	int err = decode_records(run, id, raw);
+
+	*out = NULL;
+	if (err < 0) {
+		mlp_run_free(run);
+		return name_error(err, id);
+	}
+	snprintf(run->commit, sizeof(run->commit), "%s", commit);
+	snprintf(run->workspace, sizeof(run->workspace), "%s", workspace ? workspace : "");
+	run->commit_time = commit_time;
+	*out = run;
+	return 0;
+}
+
+int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id,
+		     const git_oid *known, unsigned flags, struct mlp_buf raw_out[3])
+{
+	struct mlp_buf ref = MLP_BUF_INIT, raw[3] = { MLP_BUF_INIT, MLP_BUF_INIT, MLP_BUF_INIT };
+	static const char *const names[3] = { "run.mp", "params.mp", "summary.mp" };
 	struct mlp_run *run = mlp_run_new();
 	git_oid oid;
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
 	const git_tree_entry *ws;
-	int err;
+	int err = 0;
 
 	*out = NULL;
 	mlp_buf_addf(&ref, MLP_REF_PREFIX "%s", id);
-	err = git_reference_name_to_id(&oid, repo->git, ref.buf);
-	if (err == GIT_ENOTFOUND) {
-		err = mlp_error_set(MLP_ENOTFOUND, "no run matches '%s'", id);
-		goto done;
+	if (known) {
+		git_oid_cpy(&oid, known);
+	} else {
+		err = git_reference_name_to_id(&oid, repo->git, ref.buf);
+		if (err == GIT_ENOTFOUND) {
+			err = mlp_error_set(MLP_ENOTFOUND, "no run matches '%s'", id);
+			goto done;
+		}
 	}
 	if (err < 0 || git_commit_lookup(&commit, repo->git, &oid) < 0 ||
 	    git_commit_tree(&tree, commit) < 0) {
@@ -357,24 +414,15 @@ int mlp_run_load(struct mlp_run **out, struct mlp_repo *repo, const char *id, un
 	}
 	git_oid_tostr(run->commit, sizeof(run->commit), &oid);
 	run->commit_time = (int64_t)git_commit_time(commit);
-	if ((err = entry_blob(&data, repo->git, tree, "run.mp", MLP_MAX_RECORD_SIZE)) < 0 ||
-	    (err = mlp_record_decode_run(run, data.buf, data.len)) < 0)
-		goto done;
-	if (strcmp(run->id, id)) {
-		err = mlp_error_set(MLP_ECORRUPT, "run.mp names run %s", run->id);
-		goto done;
+	for (int i = 0; i < 3; i++) {
+		err = entry_blob(&raw[i], repo->git, tree, names[i], MLP_MAX_RECORD_SIZE);
+		if (err == MLP_ENOTFOUND && i > 0)
+			err = 0;
+		if (err < 0)
+			goto done;
 	}
-	err = entry_blob(&data, repo->git, tree, "params.mp", MLP_MAX_RECORD_SIZE);
-	if (!err)
-		err = mlp_record_decode_params(&run->params, data.buf, data.len);
-	if (err < 0 && err != MLP_ENOTFOUND)
+	if ((err = decode_records(run, id, raw)) < 0)
 		goto done;
-	err = entry_blob(&data, repo->git, tree, "summary.mp", MLP_MAX_RECORD_SIZE);
-	if (!err)
-		err = mlp_record_decode_summary(run, data.buf, data.len);
-	if (err < 0 && err != MLP_ENOTFOUND)
-		goto done;
-	err = 0;
 	ws = git_tree_entry_byname(tree, "workspace");
 	if (ws && git_tree_entry_type(ws) == GIT_OBJECT_TREE)
 		git_oid_tostr(run->workspace, sizeof(run->workspace), git_tree_entry_id(ws));
@@ -388,24 +436,27 @@ int mlp_run_load(struct mlp_run **out, struct mlp_repo *repo, const char *id, un
 		run->logs_stderr_tail = log_tail(repo->git, tree, "logs/stderr", 10);
 	}
 done:
-	if (err < 0 && err != MLP_ENOTFOUND) {
-		/* name the run in the message: "run <id> uses format 2; ..." */
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", mlp_error_message());
-		if (err == MLP_EVERSION)
-			mlp_error_set(err, "run %s %s", id, msg);
-		else
-			mlp_error_set(err, "run %s: %s", id, msg);
-	}
+	err = name_error(err, id);
 	git_tree_free(tree);
 	git_commit_free(commit);
 	mlp_buf_release(&ref);
-	mlp_buf_release(&data);
+	for (int i = 0; i < 3; i++) {
+		if (raw_out && err >= 0) {
+			raw_out[i] = raw[i];
+		} else {
+			mlp_buf_release(&raw[i]);
+		}
+	}
 	if (err < 0)
 		mlp_run_free(run);
 	else
 		*out = run;
 	return err;
+}
+
+int mlp_run_load(struct mlp_run **out, struct mlp_repo *repo, const char *id, unsigned flags)
+{
+	return mlp_run_load_oid(out, repo, id, NULL, flags, NULL);
 }
 
 int mlp_run_read_file(struct mlp_buf *out, struct mlp_repo *repo, const char *id, const char *path)
@@ -786,67 +837,24 @@ int mlp_run_resolve(char ***ids_out, struct mlp_repo *repo, const char *spec)
 			if (!strncmp(all.ids[i], spec, len))
 				id_list_add(&match, all.ids[i]);
 	if (!match.nr) {
-		for (size_t i = 0; i < all.nr; i++) {
-			struct mlp_run *run = NULL;
-			if (mlp_run_load(&run, repo, all.ids[i], 0) < 0)
-				continue;	/* a broken run has no name to match */
-			if (run->name && !strcmp(run->name, spec))
-				id_list_add(&match, all.ids[i]);
-			mlp_run_free(run);
-		}
+		struct mlp_run_list list = MLP_RUN_LIST_INIT;
+		if ((err = mlp_run_list_all(&list, repo, NULL, NULL)) < 0)
+			goto fail;
+		for (size_t i = 0; i < list.nr; i++)
+			if (list.runs[i]->name && !strcmp(list.runs[i]->name, spec))
+				id_list_add(&match, list.runs[i]->id);
+		mlp_run_list_release(&list);
 	}
 	for (size_t i = 0; i < all.nr; i++)
 		free(all.ids[i]);
 	free(all.ids);
 	*ids_out = match.ids;
 	return (int)match.nr;
-}
-
-struct list_ctx {
-	struct mlp_run_list *list;
-	struct mlp_repo *repo;
-	mlp_warn_fn warn;
-	void *data;
-};
-
-static int list_one(void *data, const char *id)
-{
-	struct list_ctx *c = data;
-	struct mlp_run *run = NULL;
-
-	if (mlp_run_load(&run, c->repo, id, 0) < 0) {
-		c->list->skipped++;
-		if (c->warn)
-			c->warn(c->data, mlp_error_message());
-		return 0;
-	}
-	if (c->list->nr == c->list->alloc) {
-		c->list->alloc = c->list->alloc ? c->list->alloc * 2 : 64;
-		c->list->runs = mlp_realloc(c->list->runs, c->list->alloc * sizeof(*c->list->runs));
-	}
-	c->list->runs[c->list->nr++] = run;
-	return 0;
-}
-
-static int newest_first(const void *a, const void *b)
-{
-	const struct mlp_run *x = *(struct mlp_run *const *)a, *y = *(struct mlp_run *const *)b;
-
-	if (x->started != y->started)
-		return x->started > y->started ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_fn warn, void *data)
-{
-	struct list_ctx c = { out, repo, warn, data };
-	int err = each_run_ref(repo, list_one, &c);
-
-	if (err < 0)
-		return err;
-	if (out->nr > 1)
-		qsort(out->runs, out->nr, sizeof(*out->runs), newest_first);
-	return 0;
+fail:
+	for (size_t i = 0; i < all.nr; i++)
+		free(all.ids[i]);
+	free(all.ids);
+	return err;
 }
 
 /*
