@@ -5,6 +5,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static void append_live(const char *dir, const struct mlp_buf *line)
 int cmd_log(int argc, const char **argv, struct mlp_ctx *ctx)
 {
 	const char *run_spec = NULL, *kind, *live;
-	long long step = -1;
+	long long step = LLONG_MIN;
 	int has_step = 0;
 	struct mlp_map values = MLP_MAP_INIT;
 	struct mlp_buf line = MLP_BUF_INIT;
@@ -52,10 +53,8 @@ int cmd_log(int argc, const char **argv, struct mlp_ctx *ctx)
 	};
 	int is_metric, is_tag, ret = 0;
 
-	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], "--step", 6))
-			has_step = 1;
 	argc = mlp_parse_options(argc, argv, opts, log_usage, 0);
+	has_step = step != LLONG_MIN;
 	if (argc < 2)
 		mlp_usage_with_options(log_usage, opts);
 	kind = argv[0];
