@@ -90,7 +90,8 @@ int main(int argc, const char **argv)
 		fprintf(stderr, "git: '%s' is not a git mlp command. See 'git mlp -h'.\n", argv[1]);
 		return 129;
 	}
-	if (cmd->flags & NEED_REPO) {
+	/* `git mlp ls -h` works outside a repository, as in git */
+	if ((cmd->flags & NEED_REPO) && !(argc == 3 && !strcmp(argv[2], "-h"))) {
 		err = mlp_repo_open(&ctx.repo);
 		if (err == MLP_ENOREPO)
 			die("%s", mlp_error_message());

@@ -73,7 +73,7 @@ int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1]
 		return error("no run matches '%s'", spec);
 	}
 	if (n > 1) {
-		error("run '%s' is ambiguous; candidates are:", spec);
+		error("run '%s' is ambiguous", spec);
 		for (int i = 0; i < n; i++) {
 			struct mlp_run *run = NULL;
 			mlp_run_load(&run, ctx->repo, ids[i], 0);

@@ -6,6 +6,7 @@
  * line changes nothing and the caller can warn about it by line number.
  */
 #include "internal.h"
+#include "journal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -102,6 +103,12 @@ static int flatten(struct batch *b, json_t *obj, struct mlp_buf *prefix, int dep
 
 int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len, int64_t now_ms)
 {
+	return mlp_ingest_json_line_j(run, line, len, now_ms, NULL);
+}
+
+int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, int64_t now_ms,
+			   struct mlp_journal *j)
+{
 	json_error_t jerr;
 	json_t *root;
 	struct batch metrics = { 0 }, params = { 0 }, tags = { 0 };
@@ -173,6 +180,8 @@ int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len, int6
 	}
 	if (!err && run->params.nr + params.nr > MLP_MAX_PARAMS)
 		err = mlp_error_set(MLP_ELIMIT, "more than %d params", MLP_MAX_PARAMS);
+	if (!err && run->tags.nr + tags.nr > MLP_MAX_TAGS)
+		err = mlp_error_set(MLP_ELIMIT, "more than %d tags", MLP_MAX_TAGS);
 	if (!err && run->series_nr + metrics.nr > MLP_MAX_METRIC_KEYS) {
 		size_t fresh = 0;
 		for (i = 0; i < metrics.nr; i++)
@@ -186,9 +195,14 @@ int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len, int6
 			double d = mv->type == MLP_INT ? (double)mv->u.i : mv->u.f;
 			int64_t s = has_step ? step : mlp_run_next_step(run, metrics.items[i].key);
 			mlp_run_add_point(run, metrics.items[i].key, s, d, now_ms);
+			if (j)
+				mlp_journal_point(j, metrics.items[i].key, s, d, now_ms);
 		}
-		for (i = 0; i < params.nr; i++)
+		for (i = 0; i < params.nr; i++) {
+			if (j)
+				mlp_journal_kv(j, 'p', params.items[i].key, &params.items[i].val);
 			mlp_map_set(&run->params, params.items[i].key, &params.items[i].val);
+		}
 		for (i = 0; i < tags.nr; i++) {
 			struct mlp_value *tv = &tags.items[i].val;
 			if (tv->type != MLP_STR) {
@@ -198,6 +212,8 @@ int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len, int6
 				mlp_value_set_str(tv, s.buf, s.len);
 				mlp_buf_release(&s);
 			}
+			if (j)
+				mlp_journal_kv(j, 'g', tags.items[i].key, tv);
 			mlp_map_set(&run->tags, tags.items[i].key, tv);
 		}
 	}

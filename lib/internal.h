@@ -43,4 +43,9 @@ int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id
 int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commit,
 			 int64_t commit_time, const char *workspace, const struct mlp_buf raw[3]);
 
+struct mlp_journal;
+/* mlp_ingest_json_line() that also journals what it applies (j may be NULL). */
+int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, int64_t now_ms,
+			   struct mlp_journal *j);
+
 #endif

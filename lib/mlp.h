@@ -170,6 +170,7 @@ struct mlp_run {
 	char *parent;		/* parent run id (sweeps), or NULL */
 	struct mlp_map tags;	/* string values */
 	char *note;
+	int64_t pid, pid_start;	/* the recording process and its start time (clock ticks since boot) */
 
 	struct mlp_map params;
 

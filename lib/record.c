@@ -79,6 +79,8 @@ static int finish(struct mlp_buf *out, size_t start)
 	return 0;
 }
 
+#define RUN_KEYS 23
+
 int mlp_record_encode_run(struct mlp_buf *out, const struct mlp_run *run)
 {
 	msgpack_packer pk;
@@ -92,7 +94,8 @@ int mlp_record_encode_run(struct mlp_buf *out, const struct mlp_run *run)
 		return mlp_error_set(MLP_ELIMIT, "command has %zu arguments; the limit is %d",
 				     run->cmd_nr, MLP_MAX_CMD_ARGS);
 	msgpack_packer_init(&pk, out, buf_write);
-	msgpack_pack_map(&pk, 20);
+	/* keep in step with the keys below: decoders read exactly this many pairs */
+	msgpack_pack_map(&pk, RUN_KEYS);
 	KEY(&pk, "v"); msgpack_pack_int(&pk, MLP_FORMAT_VERSION);
 	KEY(&pk, "id"); pack_cstr(&pk, run->id);
 	KEY(&pk, "name"); pack_cstr(&pk, run->name);
@@ -123,6 +126,8 @@ int mlp_record_encode_run(struct mlp_buf *out, const struct mlp_run *run)
 	KEY(&pk, "parent"); pack_cstr(&pk, run->parent);
 	KEY(&pk, "tags"); pack_map(&pk, &run->tags);
 	KEY(&pk, "note"); pack_cstr(&pk, run->note);
+	KEY(&pk, "pid"); msgpack_pack_int64(&pk, run->pid);
+	KEY(&pk, "pid_start"); msgpack_pack_int64(&pk, run->pid_start);
 	return finish(out, start);
 }
 
@@ -432,6 +437,10 @@ int mlp_record_decode_run(struct mlp_run *run, const void *data, size_t len)
 			err = decode_map(&run->tags, &r, "tag", MLP_MAX_TAGS);
 		} else if (keyis(k, kl, "note")) {
 			err = opt_cstr(&r, &run->note);
+		} else if (keyis(k, kl, "pid")) {
+			err = opt_int(&r, &run->pid, NULL);
+		} else if (keyis(k, kl, "pid_start")) {
+			err = opt_int(&r, &run->pid_start, NULL);
 		} else {
 			err = mlp_mp_skip(&r);
 		}

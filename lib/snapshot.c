@@ -98,6 +98,7 @@ int mlp_snapshot(struct mlp_repo *repo, char tree_out[MLP_OID_HEXSZ + 1], int *d
 			continue;
 		}
 		if (S_ISREG(st.st_mode) && max_file_size >= 0 && st.st_size > max_file_size) {
+			git_tree_entry *te = NULL;
 			if (warn) {
 				struct mlp_buf w = MLP_BUF_INIT;
 				mlp_buf_addf(&w, "workspace snapshot leaves out '%s' (%lld bytes > mlp.workspace.maxFileSize %lld)",
@@ -106,6 +107,14 @@ int mlp_snapshot(struct mlp_repo *repo, char tree_out[MLP_OID_HEXSZ + 1], int *d
 				mlp_buf_release(&w);
 			}
 			mlp_buf_release(&full);
+			/* left out means absent: not the stale version of the base */
+			if (git_tree_entry_bypath(&te, base, path) == 0) {
+				git_tree_entry_free(te);
+				memset(u, 0, sizeof(*u));
+				u->action = GIT_TREE_UPDATE_REMOVE;
+				u->path = path;
+				nupdates++;
+			}
 			continue;
 		}
 		mlp_buf_release(&full);

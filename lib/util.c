@@ -226,7 +226,7 @@ void mlp_value_parse(struct mlp_value *out, const char *s, size_t len)
 		return;
 	}
 	/* strtoll/strtod need a terminator and accept leading space: guard both */
-	if (len && len < 64 && memchr(s, '\0', len) == NULL &&
+	if (len && len < 512 && memchr(s, '\0', len) == NULL &&
 	    !(s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '+')) {
 		tmp = mlp_strndup(s, len);
 		errno = 0;
