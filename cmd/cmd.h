@@ -71,6 +71,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_show(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_rm(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_cat(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define NEED_REPO 1u
+#define NO_RECOVER 2u
 
 struct command {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, NEED_REPO, "Show one run" },
 	{ "rm", cmd_rm, NEED_REPO, "Delete runs" },
 	{ "cat", cmd_cat, 0, "Decode a stored record to JSON" },
+	{ "fsck", cmd_fsck, NEED_REPO | NO_RECOVER, "Check runs; finish crashed live runs" },
 	{ "help", cmd_help, 0, "Show the manual" },
 };
 
@@ -98,6 +100,12 @@ int main(int argc, const char **argv)
 		if (err < 0)
 			die_lib();
 		ctx.color = want_color(ctx.repo);
+		/* runs whose `git mlp run` died here are finished as "crashed" first */
+		if (!(cmd->flags & NO_RECOVER)) {
+			size_t n = 0;
+			if (mlp_live_recover(ctx.repo, warn_cb, NULL, &n) == 0 && n)
+				fprintf(stderr, "finished %zu crashed run%s\n", n, n == 1 ? "" : "s");
+		}
 	}
 	ret = cmd->fn(argc - 1, argv + 1, &ctx);
 	mlp_repo_free(ctx.repo);

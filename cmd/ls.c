@@ -1,5 +1,7 @@
 #include "cmd.h"
 
+#include <unistd.h>
+
 #include <string.h>
 
 static const char *const ls_usage[] = {
@@ -13,13 +15,16 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	enum mlp_format fmt;
 	struct mlp_run_list list = MLP_RUN_LIST_INIT;
 	struct mlp_buf out = MLP_BUF_INIT;
-	struct mlp_render_opts ro = { ctx->color, mlp_now_ms() };
+	struct mlp_render_opts ro = { ctx->color, mlp_now_ms(), NULL };
+	char host[256] = "";
 	struct mlp_option opts[] = {
 		OPT_BOOL('a', "all", &all, "list every run, not only those of HEAD's history"),
 		OPT_STRING(0, "format", &fmt_name, "fmt", "table, json, csv or tsv"),
 		OPT_END()
 	};
 
+	gethostname(host, sizeof(host) - 1);
+	ro.host = host;
 	argc = mlp_parse_options(argc, argv, opts, ls_usage, 0);
 	if (argc)
 		mlp_usage_with_options(ls_usage, opts);
@@ -31,6 +36,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 		die_lib();
 	if (!all && mlp_run_list_scope_head(&list, ctx->repo) < 0)
 		die_lib();
+	mlp_run_list_refresh_live(&list, ctx->repo);
 	if (fmt == MLP_FMT_TABLE && !list.nr) {
 		if (!all)
 			fprintf(stderr, "no runs in HEAD's history; 'git mlp ls --all' lists every run\n");

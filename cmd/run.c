@@ -21,62 +21,11 @@ static const char *const run_usage[] = {
 	NULL
 };
 
-struct ingest {
-	struct mlp_run *run;
-	const char *metrics_path, *stderr_path;
-	int64_t offset, lineno;
-};
-
-static void on_line(void *data, const char *s, size_t len, int64_t lineno)
-{
-	struct ingest *in = data;
-	struct mlp_buf msg = MLP_BUF_INIT;
-	int fd;
-
-	if (mlp_ingest_json_line(in->run, s, len, mlp_now_ms()) >= 0)
-		return;
-	mlp_buf_addf(&msg, "$MLP_METRICS line %lld: %s", (long long)lineno, mlp_error_message());
-	warning("%s", msg.buf);
-	/* keep the line itself in the run's stderr log */
-	mlp_buf_adds(&msg, ": ");
-	mlp_buf_add(&msg, s, len > 4096 ? 4096 : len);
-	mlp_buf_addch(&msg, '\n');
-	fd = open(in->stderr_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-	if (fd >= 0) {
-		const char prefix[] = "git-mlp: warning: ";
-		if (write(fd, prefix, sizeof(prefix) - 1) < 0 || write(fd, msg.buf, msg.len) < 0)
-			warning("cannot append to the run's stderr log: %s", strerror(errno));
-		close(fd);
-	}
-	mlp_buf_release(&msg);
-}
-
 static void tick(void *data, int final)
 {
-	struct ingest *in = data;
-
-	if (mlp_tail_lines(in->metrics_path, &in->offset, &in->lineno, final, on_line, in) < 0)
-		warning("%s", mlp_error_message());
-}
-
-static void remove_live_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	struct mlp_buf p = MLP_BUF_INIT;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		mlp_buf_reset(&p);
-		mlp_buf_addf(&p, "%s/%s", dir, e->d_name);
-		unlink(p.buf);
-	}
-	closedir(d);
-	rmdir(dir);
-	mlp_buf_release(&p);
+	/* the last tick is mlp_live_finish()'s own */
+	if (!final)
+		mlp_live_tick(data, 0);
 }
 
 static char *env_pair(const char *k, const char *v)
@@ -86,30 +35,29 @@ static char *env_pair(const char *k, const char *v)
 	return mlp_buf_detach(&b, NULL);
 }
 
-/* Someone amended the running run (tags, params): keep theirs and ours. */
-static int merge_concurrent(struct mlp_ctx *ctx, struct mlp_run *run)
+/*
+ * Two runs started at the same moment may draw the same name: the one
+ * with the larger id draws again, once both refs exist.
+ */
+static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run)
 {
-	struct mlp_run *cur = NULL;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct mlp_run_list list = MLP_RUN_LIST_INIT;
+		int clash = 0;
 
-	if (mlp_run_load(&cur, ctx->repo, run->id, 0) < 0)
-		return -1;
-	for (size_t i = 0; i < cur->tags.nr; i++)
-		if (!mlp_map_get(&run->tags, cur->tags.items[i].key)) {
-			struct mlp_value v;
-			mlp_value_copy(&v, &cur->tags.items[i].val);
-			mlp_map_set(&run->tags, cur->tags.items[i].key, &v);
-		}
-	for (size_t i = 0; i < cur->params.nr; i++)
-		if (!mlp_map_get(&run->params, cur->params.items[i].key)) {
-			struct mlp_value v;
-			mlp_value_copy(&v, &cur->params.items[i].val);
-			mlp_map_set(&run->params, cur->params.items[i].key, &v);
-		}
-	if (!run->note && cur->note)
-		run->note = mlp_strdup(cur->note);
-	memcpy(run->commit, cur->commit, sizeof(run->commit));
-	mlp_run_free(cur);
-	return 0;
+		if (mlp_run_list_all(&list, ctx->repo, NULL, NULL) < 0)
+			return;
+		for (size_t i = 0; i < list.nr; i++)
+			if (list.runs[i]->name && !strcmp(list.runs[i]->name, run->name) &&
+			    strcmp(list.runs[i]->id, run->id) < 0)
+				clash = 1;
+		mlp_run_list_release(&list);
+		if (!clash)
+			return;
+		free(run->name);
+		if (mlp_run_new_name(&run->name, ctx->repo) < 0 || mlp_run_save(ctx->repo, run, NULL) < 0)
+			return;
+	}
 }
 
 int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
@@ -119,14 +67,14 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	int no_args_params = 0, args_params = 1, created, err, dirty;
 	int64_t max_file = 0;
 	struct mlp_run *run;
-	struct mlp_buf live = MLP_BUF_INIT, metrics = MLP_BUF_INIT, out_log = MLP_BUF_INIT,
-		       err_log = MLP_BUF_INIT, summary = MLP_BUF_INIT;
+	struct mlp_buf summary = MLP_BUF_INIT;
+	struct mlp_live *live = NULL;
+	struct mlp_live_opts lo = { 0 };
+	int64_t checkpoint = 60;
 	char *env_add[6] = { 0 };
 	char **child_argv;
 	char host[256] = "";
 	struct mlp_proc proc = { 0 };
-	struct ingest in = { 0 };
-	struct mlp_run_files logs;
 	struct passwd *pw;
 	struct mlp_option opts[] = {
 		OPT_STRING('n', "name", &name, "name", "name of the run (default: a new adjective-noun)"),
@@ -200,25 +148,19 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	run->status = MLP_STATUS_RUNNING;
 	run->started = mlp_now_ms();
 
-	/* the ref exists while the command runs: `git mlp ls` shows it */
-	if (mlp_run_save(ctx->repo, run, NULL) < 0)
-		die_lib();
 
-	mlp_buf_addf(&live, "%s/live/%s", mlp_repo_mlpdir(ctx->repo), run->id);
-	if (mkdir(live.buf, 0777) < 0 && errno != EEXIST)
-		die("cannot create '%s': %s", live.buf, strerror(errno));
-	mlp_buf_addf(&metrics, "%s/metrics.jsonl", live.buf);
-	mlp_buf_addf(&out_log, "%s/stdout", live.buf);
-	mlp_buf_addf(&err_log, "%s/stderr", live.buf);
-	{
-		int fd = open(metrics.buf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-		if (fd < 0)
-			die("cannot create '%s': %s", metrics.buf, strerror(errno));
-		close(fd);
-	}
+	if (mlp_config_get_int64(ctx->repo, "mlp.checkpointInterval", &checkpoint, 60) < 0)
+		die_lib();
+	lo.checkpoint_ms = checkpoint > 0 ? checkpoint * 1000 : 0;
+	lo.warn = warn_cb;
+	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
+		die_lib();
+	if (!name)
+		settle_name(ctx, run);
+
 	env_add[0] = env_pair("MLP_RUN_ID", run->id);
-	env_add[1] = env_pair("MLP_RUN_DIR", live.buf);
-	env_add[2] = env_pair("MLP_METRICS", metrics.buf);
+	env_add[1] = env_pair("MLP_RUN_DIR", mlp_live_path(live, "dir"));
+	env_add[2] = env_pair("MLP_METRICS", mlp_live_path(live, "metrics"));
 	/* see output and metrics as they happen, not when Python's buffer fills */
 	if (!getenv("PYTHONUNBUFFERED"))
 		env_add[3] = env_pair("PYTHONUNBUFFERED", "1");
@@ -226,17 +168,14 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	child_argv = mlp_calloc((size_t)argc + 1, sizeof(char *));
 	for (int i = 0; i < argc; i++)
 		child_argv[i] = (char *)argv[i];
-	in.run = run;
-	in.metrics_path = metrics.buf;
-	in.stderr_path = err_log.buf;
 	proc.argv = child_argv;
 	proc.env_add = env_add;
 	proc.tee_stdout = 1;
 	proc.tee_stderr = 2;
-	proc.stdout_path = out_log.buf;
-	proc.stderr_path = err_log.buf;
+	proc.stdout_path = mlp_live_path(live, "stdout");
+	proc.stderr_path = mlp_live_path(live, "stderr");
 	proc.tick = tick;
-	proc.tick_data = &in;
+	proc.tick_data = live;
 	fflush(stdout);
 	fflush(stderr);
 	if (mlp_proc_run(&proc) < 0) {
@@ -256,19 +195,10 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		run->has_exit_code = 1;
 		run->exit_code = proc.exit_code;
 	}
-	logs.stdout_path = out_log.buf;
-	logs.stderr_path = err_log.buf;
-	err = mlp_run_save(ctx->repo, run, &logs);
-	for (int attempt = 0; err == MLP_ECONFLICT && attempt < 5; attempt++) {
-		if (merge_concurrent(ctx, run) < 0)
-			break;
-		err = mlp_run_save(ctx->repo, run, &logs);
-	}
+	err = mlp_live_finish(live);
 	if (err < 0) {
-		error("cannot record run %s: %s", run->id, mlp_error_message());
-		error("its data is kept in %s", live.buf);
+		error("%s", mlp_error_message());
 	} else {
-		remove_live_dir(live.buf);
 		mlp_buf_addf(&summary, "recorded run %.8s (%s): %s", run->id, run->name,
 			     mlp_status_name(run->status));
 		if (run->status == MLP_STATUS_FAILED)
@@ -281,15 +211,12 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		}
 		fprintf(stderr, "%s\n", summary.buf);
 	}
+	mlp_live_free(live);
 
 	for (int i = 0; env_add[i]; i++)
 		free(env_add[i]);
 	free(child_argv);
 	mlp_strlist_free(&params);
-	mlp_buf_release(&live);
-	mlp_buf_release(&metrics);
-	mlp_buf_release(&out_log);
-	mlp_buf_release(&err_log);
 	mlp_buf_release(&summary);
 	mlp_run_free(run);
 	if (err < 0)

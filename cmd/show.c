@@ -1,5 +1,7 @@
 #include "cmd.h"
 
+#include <unistd.h>
+
 static const char *const show_usage[] = { "git mlp show [--format=<fmt>] <run>", NULL };
 
 int cmd_show(int argc, const char **argv, struct mlp_ctx *ctx)
@@ -9,12 +11,15 @@ int cmd_show(int argc, const char **argv, struct mlp_ctx *ctx)
 	char id[MLP_ID_HEXSZ + 1];
 	struct mlp_run *run = NULL;
 	struct mlp_buf out = MLP_BUF_INIT;
-	struct mlp_render_opts ro = { ctx->color, mlp_now_ms() };
+	struct mlp_render_opts ro = { ctx->color, mlp_now_ms(), NULL };
+	char host[256] = "";
 	struct mlp_option opts[] = {
 		OPT_STRING(0, "format", &fmt_name, "fmt", "text or json"),
 		OPT_END()
 	};
 
+	gethostname(host, sizeof(host) - 1);
+	ro.host = host;
 	argc = mlp_parse_options(argc, argv, opts, show_usage, 0);
 	if (argc != 1)
 		mlp_usage_with_options(show_usage, opts);

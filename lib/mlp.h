@@ -385,6 +385,39 @@ int mlp_tail_lines(const char *path, int64_t *offset, int64_t *lineno, int final
 
 int64_t mlp_now_ms(void);
 
+/* ---- live runs (live.c) ------------------------------------------------- */
+
+struct mlp_live;
+
+struct mlp_live_opts {
+	int64_t checkpoint_ms;	/* 0: no checkpoint commits */
+	mlp_warn_fn warn;
+	void *warn_data;
+};
+
+/*
+ * Creates the live directory, the owner file and the journal, and writes
+ * the "running" commit of `run` (which the live run borrows, not owns).
+ */
+int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run *run,
+		   const struct mlp_live_opts *opts);
+/* "dir", "metrics", "stdout" or "stderr" */
+const char *mlp_live_path(const struct mlp_live *l, const char *what);
+/* Ingests what arrived, journals it, writes checkpoints when due. */
+int mlp_live_tick(struct mlp_live *l, int final);
+void mlp_live_add_point(struct mlp_live *l, const char *key, int64_t step, double value);
+/* type 'p' param or 'g' tag */
+void mlp_live_set(struct mlp_live *l, char type, const char *key, const struct mlp_value *v);
+/* Writes the final commit (compare-and-swap) and removes the directory. */
+int mlp_live_finish(struct mlp_live *l);
+void mlp_live_free(struct mlp_live *l);
+/* Finishes as "crashed" every live run of this host whose owner is dead. */
+int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t *recovered);
+/* Fresh summaries for runs that are running here right now. */
+int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo);
+/* Start time of a process in clock ticks since boot, or -1. */
+int64_t mlp_pid_start_time(long pid);
+
 /* ---- rendering ----------------------------------------------------------- */
 
 enum mlp_format { MLP_FMT_TABLE, MLP_FMT_JSON, MLP_FMT_CSV, MLP_FMT_TSV, MLP_FMT_TEXT };
@@ -393,6 +426,7 @@ int mlp_format_parse(enum mlp_format *out, const char *s);
 struct mlp_render_opts {
 	int color;
 	int64_t now_ms;
+	const char *host;	/* this machine: other hosts' running runs say so */
 };
 
 void mlp_json_str(struct mlp_buf *b, const char *s, size_t len);

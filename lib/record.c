@@ -734,8 +734,10 @@ int mlp_record_to_json(struct mlp_buf *out, const void *data, size_t len)
 	err = to_json(out, &r, 0);
 	if (!err && r.p != r.end)
 		err = mlp_error_set(MLP_ECORRUPT, "corrupt record: trailing bytes");
-	if (err < 0)
+	if (err < 0 && out->buf) {
 		out->len = start;
+		out->buf[start] = '\0';
+	}
 	return err;
 }
 
@@ -782,6 +784,8 @@ int mlp_key_decode(struct mlp_buf *out, const char *s)
 		int hi = unhex(s[1]), lo = hi < 0 ? -1 : unhex(s[2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			out->len = start;
+			if (out->buf)
+				out->buf[start] = '\0';
 			return mlp_error_set(MLP_ECORRUPT, "corrupt metric path '%s'", s);
 		}
 		mlp_buf_addch(out, hi * 16 + lo);

@@ -305,6 +305,17 @@ static const char *status_color(enum mlp_status s)
 	return "";
 }
 
+/* "running (host gpu7, last seen 5m ago)" for another machine's live run. */
+static void status_text(struct mlp_buf *b, const struct mlp_run *r, const struct mlp_render_opts *o)
+{
+	mlp_buf_adds(b, mlp_status_name(r->status));
+	if (r->status == MLP_STATUS_RUNNING && o->host && r->host && strcmp(r->host, o->host)) {
+		mlp_buf_addf(b, " (host %s, last seen ", r->host);
+		mlp_format_age(b, o->now_ms - (r->commit_time ? r->commit_time * 1000 : r->started));
+		mlp_buf_adds(b, " ago)");
+	}
+}
+
 /* ---- lists ------------------------------------------------------------------- */
 
 struct table {
@@ -526,7 +537,8 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 
 		*cellp(&t, row, 0) = mlp_strndup(r->id, 8);
 		*cellp(&t, row, 1) = mlp_strdup(r->name ? r->name : "-");
-		*cellp(&t, row, 2) = mlp_strdup(mlp_status_name(r->status));
+		status_text(&f, r, o);
+		*cellp(&t, row, 2) = mlp_buf_detach(&f, NULL);
 		mlp_format_age(&f, o->now_ms - r->started);
 		*cellp(&t, row, 3) = mlp_buf_detach(&f, NULL);
 		if (r->base[0])
@@ -629,8 +641,9 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 	mlp_buf_addf(b, "name:       %s\n", run->name ? run->name : "-");
 	if (run->experiment)
 		mlp_buf_addf(b, "experiment: %s\n", run->experiment);
-	mlp_buf_addf(b, "status:     %s%s%s", o->color ? status_color(run->status) : "",
-		     mlp_status_name(run->status), reset);
+	mlp_buf_addf(b, "status:     %s", o->color ? status_color(run->status) : "");
+	status_text(b, run, o);
+	mlp_buf_adds(b, reset);
 	if (run->signal)
 		mlp_buf_addf(b, " (signal %d)", run->signal);
 	else if (run->has_exit_code)

@@ -1,0 +1,63 @@
+/*
+ * git mlp fsck: decode every record of every run (or the runs named) and
+ * report each problem with its run; with --live, finish the live runs of
+ * this host whose `git mlp run` died, as "crashed".
+ */
+#include "cmd.h"
+
+#include <string.h>
+
+static const char *const fsck_usage[] = { "git mlp fsck [--live] [<run>...]", NULL };
+
+static int check_one(struct mlp_ctx *ctx, const char *id)
+{
+	struct mlp_run *run = NULL;
+
+	if (mlp_run_load(&run, ctx->repo, id, MLP_LOAD_SERIES | MLP_LOAD_LOGS) < 0) {
+		error("%s", mlp_error_message());
+		return 1;
+	}
+	mlp_run_free(run);
+	return 0;
+}
+
+int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx)
+{
+	int live = 0, bad = 0;
+	size_t n = 0, checked = 0;
+	struct mlp_option opts[] = {
+		OPT_BOOL(0, "live", &live, "finish live runs of this host whose git-mlp died, as crashed"),
+		OPT_END()
+	};
+
+	argc = mlp_parse_options(argc, argv, opts, fsck_usage, 0);
+	if (live) {
+		if (mlp_live_recover(ctx->repo, warn_cb, NULL, &n) < 0)
+			die_lib();
+		printf("finished %zu crashed run%s\n", n, n == 1 ? "" : "s");
+	}
+	if (argc) {
+		for (int i = 0; i < argc; i++) {
+			char id[MLP_ID_HEXSZ + 1];
+			if (resolve_run(ctx, argv[i], id) < 0) {
+				bad++;
+				continue;
+			}
+			bad += check_one(ctx, id);
+			checked++;
+		}
+	} else if (!live) {
+		struct mlp_run_list list = MLP_RUN_LIST_INIT;
+		/* list_all reports runs that do not decode; check the rest deeply */
+		if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
+			die_lib();
+		bad += (int)list.skipped;
+		checked += list.skipped;
+		for (size_t i = 0; i < list.nr; i++, checked++)
+			bad += check_one(ctx, list.runs[i]->id);
+		mlp_run_list_release(&list);
+	}
+	if (checked)
+		printf("checked %zu run%s: %d with problems\n", checked, checked == 1 ? "" : "s", bad);
+	return bad ? 1 : 0;
+}

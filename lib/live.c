@@ -1,0 +1,622 @@
+/*
+ * Live runs: everything between the "running" commit and the final one.
+ *
+ * A live run owns <mlpdir>/live/<id>/:
+ *   owner          host, pid, the pid's start time and the boot id
+ *   journal        everything ingested (journal.h), fdatasync'ed each second
+ *   metrics.jsonl  $MLP_METRICS, appended to by the command
+ *   stdout/stderr  the command's output as it comes
+ *   summary.mp     latest summaries, so `ls` shows a live run's values
+ *
+ * Nothing is locked while the command runs: refs change only by
+ * compare-and-swap.  When the owner dies without finishing, any later
+ * git-mlp command on the same host sees a dead owner (no such pid, or a
+ * pid of another process: a different start time or boot) and finishes
+ * the run as "crashed" from the journal.  Another host's live run is
+ * never touched.
+ */
+#include "internal.h"
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct mlp_live {
+	struct mlp_repo *repo;
+	struct mlp_run *run;
+	char *dir, *metrics, *out, *err, *journal_path, *summary_path;
+	struct mlp_journal journal;
+	int64_t offset, lineno;
+	int64_t checkpoint_ms, last_checkpoint, last_summary;
+	size_t summary_points;	/* points when summary.mp was last written */
+	size_t points;
+	mlp_warn_fn warn;
+	void *warn_data;
+	int failed_journal;
+};
+
+static char *path_in(const char *dir, const char *name)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	mlp_buf_addf(&b, "%s/%s", dir, name);
+	return mlp_buf_detach(&b, NULL);
+}
+
+static void warnf(struct mlp_live *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(struct mlp_live *l, const char *fmt, ...)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	va_list ap;
+
+	if (!l->warn)
+		return;
+	va_start(ap, fmt);
+	mlp_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	l->warn(l->warn_data, b.buf);
+	mlp_buf_release(&b);
+}
+
+/* ---- who owns a live run ----------------------------------------------------- */
+
+static void read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+static void boot_id(char out[64])
+{
+	read_small("/proc/sys/kernel/random/boot_id", out, 64);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+int64_t mlp_pid_start_time(long pid)
+{
+	char path[64], buf[1024], *p;
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	read_small(path, buf, sizeof(buf));
+	p = strrchr(buf, ')');	/* the command name may hold spaces and parens */
+	if (!p)
+		return -1;
+	p++;
+	for (int field = 3; field <= 22 && p; field++) {
+		p = strchr(p + 1, ' ');
+		if (field == 21 && p)
+			v = strtoll(p + 1, NULL, 10);
+	}
+	return v;
+}
+
+static void hostname(char out[256])
+{
+	out[0] = '\0';
+	gethostname(out, 255);
+	out[255] = '\0';
+}
+
+struct owner {
+	char host[256];
+	long pid;
+	int64_t start;
+	char boot[64];
+};
+
+static int read_owner(const char *dir, struct owner *o)
+{
+	char *path = path_in(dir, "owner"), buf[1024];
+	char *line, *save = NULL;
+
+	memset(o, 0, sizeof(*o));
+	read_small(path, buf, sizeof(buf));
+	free(path);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "host ", 5))
+			snprintf(o->host, sizeof(o->host), "%s", line + 5);
+		else if (!strncmp(line, "pid ", 4))
+			o->pid = strtol(line + 4, NULL, 10);
+		else if (!strncmp(line, "start ", 6))
+			o->start = strtoll(line + 6, NULL, 10);
+		else if (!strncmp(line, "boot ", 5))
+			snprintf(o->boot, sizeof(o->boot), "%s", line + 5);
+	}
+	return o->host[0] && o->pid > 0 ? 0 : -1;
+}
+
+static int owner_alive(const struct owner *o)
+{
+	char boot[64];
+
+	boot_id(boot);
+	if (o->boot[0] && boot[0] && strcmp(o->boot, boot))
+		return 0;	/* the machine rebooted since */
+	if (kill((pid_t)o->pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	return mlp_pid_start_time(o->pid) == o->start;
+}
+
+static int write_owner(const char *dir)
+{
+	char host[256], boot[64], *path = path_in(dir, "owner"), *tmp = path_in(dir, "owner.tmp");
+	struct mlp_buf b = MLP_BUF_INIT;
+	int fd, err = 0;
+
+	hostname(host);
+	boot_id(boot);
+	mlp_buf_addf(&b, "host %s\npid %ld\nstart %lld\nboot %s\n", host, (long)getpid(),
+		     (long long)mlp_pid_start_time(getpid()), boot);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || write(fd, b.buf, b.len) != (ssize_t)b.len || fsync(fd) < 0 ||
+	    close(fd) < 0 || rename(tmp, path) < 0)
+		err = mlp_error_set(MLP_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	free(path);
+	free(tmp);
+	mlp_buf_release(&b);
+	return err;
+}
+
+/* ---- while the command runs ------------------------------------------------------ */
+
+static void write_summary(struct mlp_live *l)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	char *tmp = path_in(l->dir, "summary.mp.tmp");
+	int fd;
+
+	mlp_run_summarize(l->run);
+	if (mlp_record_encode_summary(&b, l->run) == 0) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			if (write(fd, b.buf, b.len) != (ssize_t)b.len || close(fd) < 0)
+				unlink(tmp);
+			else if (rename(tmp, l->summary_path) < 0)
+				unlink(tmp);
+		}
+	}
+	free(tmp);
+	mlp_buf_release(&b);
+}
+
+static void on_line(void *data, const char *s, size_t len, int64_t lineno)
+{
+	struct mlp_live *l = data;
+	struct mlp_buf msg = MLP_BUF_INIT;
+	int fd;
+
+	if (mlp_ingest_json_line_j(l->run, s, len, mlp_now_ms(), &l->journal) >= 0)
+		return;
+	mlp_buf_addf(&msg, "$MLP_METRICS line %lld: %s", (long long)lineno, mlp_error_message());
+	warnf(l, "%s", msg.buf);
+	/* the bad line itself is kept in the run's stderr log */
+	mlp_buf_adds(&msg, ": ");
+	mlp_buf_add(&msg, s, len > 4096 ? 4096 : len);
+	mlp_buf_addch(&msg, '\n');
+	fd = open(l->err, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (fd >= 0) {
+		static const char prefix[] = "git-mlp: warning: ";
+		if (write(fd, prefix, sizeof(prefix) - 1) < 0 || write(fd, msg.buf, msg.len) < 0)
+			warnf(l, "cannot append to the run's stderr log: %s", strerror(errno));
+		close(fd);
+	}
+	mlp_buf_release(&msg);
+}
+
+/* Someone amended the run meanwhile (a tag, a note): keep theirs and ours. */
+static int merge_concurrent(struct mlp_repo *repo, struct mlp_run *run)
+{
+	struct mlp_run *cur = NULL;
+	int err = mlp_run_load(&cur, repo, run->id, 0);
+
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < cur->tags.nr; i++)
+		if (!mlp_map_get(&run->tags, cur->tags.items[i].key)) {
+			struct mlp_value v;
+			mlp_value_copy(&v, &cur->tags.items[i].val);
+			mlp_map_set(&run->tags, cur->tags.items[i].key, &v);
+		}
+	for (size_t i = 0; i < cur->params.nr; i++)
+		if (!mlp_map_get(&run->params, cur->params.items[i].key)) {
+			struct mlp_value v;
+			mlp_value_copy(&v, &cur->params.items[i].val);
+			mlp_map_set(&run->params, cur->params.items[i].key, &v);
+		}
+	if (!run->note && cur->note)
+		run->note = mlp_strdup(cur->note);
+	memcpy(run->commit, cur->commit, sizeof(run->commit));
+	mlp_run_free(cur);
+	return 0;
+}
+
+static int save_cas(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_run_files *logs)
+{
+	int err = mlp_run_save(repo, run, logs);
+
+	for (int attempt = 0; err == MLP_ECONFLICT && attempt < 5; attempt++) {
+		if (merge_concurrent(repo, run) < 0)
+			break;
+		err = mlp_run_save(repo, run, logs);
+	}
+	return err;
+}
+
+int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run *run,
+		   const struct mlp_live_opts *o)
+{
+	struct mlp_live *l = mlp_calloc(1, sizeof(*l));
+	struct mlp_buf b = MLP_BUF_INIT;
+	int err, fd;
+
+	*out = NULL;
+	l->repo = repo;
+	l->run = run;
+	l->warn = o ? o->warn : NULL;
+	l->warn_data = o ? o->warn_data : NULL;
+	l->checkpoint_ms = o ? o->checkpoint_ms : 0;
+	l->journal.fd = -1;
+	mlp_buf_addf(&b, "%s/live/%s", repo->mlpdir, run->id);
+	l->dir = mlp_buf_detach(&b, NULL);
+	l->metrics = path_in(l->dir, "metrics.jsonl");
+	l->out = path_in(l->dir, "stdout");
+	l->err = path_in(l->dir, "stderr");
+	l->journal_path = path_in(l->dir, "journal");
+	l->summary_path = path_in(l->dir, "summary.mp");
+	if (mkdir(l->dir, 0777) < 0 && errno != EEXIST) {
+		err = mlp_error_set(MLP_ERROR, "cannot create '%s': %s", l->dir, strerror(errno));
+		goto fail;
+	}
+	if ((err = write_owner(l->dir)) < 0 || (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
+		goto fail;
+	fd = open(l->metrics, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		err = mlp_error_set(MLP_ERROR, "cannot create '%s': %s", l->metrics, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	run->pid = (int64_t)getpid();
+	run->pid_start = mlp_pid_start_time(getpid());
+	run->status = MLP_STATUS_RUNNING;
+	/* the ref exists while the command runs: `git mlp ls` shows it */
+	if ((err = mlp_run_save(repo, run, NULL)) < 0)
+		goto fail;
+	l->last_checkpoint = l->last_summary = mlp_now_ms();
+	*out = l;
+	return 0;
+fail:
+	mlp_live_free(l);
+	return err;
+}
+
+const char *mlp_live_path(const struct mlp_live *l, const char *what)
+{
+	if (!strcmp(what, "dir"))
+		return l->dir;
+	if (!strcmp(what, "metrics"))
+		return l->metrics;
+	if (!strcmp(what, "stdout"))
+		return l->out;
+	if (!strcmp(what, "stderr"))
+		return l->err;
+	return NULL;
+}
+
+void mlp_live_add_point(struct mlp_live *l, const char *key, int64_t step, double value)
+{
+	int64_t now = mlp_now_ms();
+
+	mlp_run_add_point(l->run, key, step, value, now);
+	mlp_journal_point(&l->journal, key, step, value, now);
+}
+
+void mlp_live_set(struct mlp_live *l, char type, const char *key, const struct mlp_value *v)
+{
+	struct mlp_value copy;
+
+	mlp_value_copy(&copy, v);
+	mlp_journal_kv(&l->journal, type, key, v);
+	mlp_map_set(type == 'p' ? &l->run->params : &l->run->tags, key, &copy);
+}
+
+int mlp_live_tick(struct mlp_live *l, int final)
+{
+	int64_t now;
+	int err;
+	size_t points = 0;
+
+	if (mlp_tail_lines(l->metrics, &l->offset, &l->lineno, final, on_line, l) < 0)
+		warnf(l, "%s", mlp_error_message());
+	mlp_journal_offset(&l->journal, l->offset, l->lineno);
+	if ((err = mlp_journal_flush(&l->journal, final)) < 0) {
+		if (!l->failed_journal)
+			warnf(l, "%s (the run goes on; its data is kept in memory)", mlp_error_message());
+		l->failed_journal = 1;
+	} else {
+		l->failed_journal = 0;
+	}
+	now = mlp_now_ms();
+	for (size_t i = 0; i < l->run->series_nr; i++)
+		points += l->run->series[i].nr;
+	if (!final && points != l->summary_points && now - l->last_summary >= 1000) {
+		write_summary(l);
+		l->summary_points = points;
+		l->last_summary = now;
+	}
+	if (!final && l->checkpoint_ms > 0 && now - l->last_checkpoint >= l->checkpoint_ms) {
+		struct mlp_run_files logs = { l->out, l->err };
+		if (save_cas(l->repo, l->run, &logs) < 0)
+			warnf(l, "checkpoint failed: %s", mlp_error_message());
+		l->last_checkpoint = mlp_now_ms();
+	}
+	return 0;
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct mlp_buf p = MLP_BUF_INIT;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		mlp_buf_reset(&p);
+		mlp_buf_addf(&p, "%s/%s", dir, e->d_name);
+		unlink(p.buf);
+	}
+	closedir(d);
+	rmdir(dir);
+	mlp_buf_release(&p);
+}
+
+int mlp_live_finish(struct mlp_live *l)
+{
+	struct mlp_run_files logs = { l->out, l->err };
+	int err;
+
+	mlp_live_tick(l, 1);
+	err = save_cas(l->repo, l->run, &logs);
+	if (err < 0)
+		return mlp_error_set(err, "cannot record run %s: %s; its data is kept in %s",
+				     l->run->id, mlp_error_message(), l->dir);
+	mlp_journal_close(&l->journal);
+	remove_dir(l->dir);
+	return 0;
+}
+
+void mlp_live_free(struct mlp_live *l)
+{
+	if (!l)
+		return;
+	mlp_journal_close(&l->journal);
+	free(l->dir);
+	free(l->metrics);
+	free(l->out);
+	free(l->err);
+	free(l->journal_path);
+	free(l->summary_path);
+	free(l);
+}
+
+/* ---- after the owner died ------------------------------------------------------------- */
+
+struct replay_ctx {
+	struct mlp_run *run;
+	int64_t now;
+};
+
+static void replay_line(void *data, const char *s, size_t len, int64_t lineno)
+{
+	struct replay_ctx *c = data;
+	(void)lineno;
+	mlp_ingest_json_line(c->run, s, len, c->now);	/* bad lines were warned about live */
+}
+
+/* Takes <dir>/recover.lock; 0 when another live process holds it. */
+static int lock_recovery(const char *dir)
+{
+	char *path = path_in(dir, "recover.lock");
+	struct mlp_buf b = MLP_BUF_INIT;
+	int fd, got = 0;
+
+	for (int attempt = 0; attempt < 2 && !got; attempt++) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			mlp_buf_reset(&b);
+			mlp_buf_addf(&b, "%ld %lld\n", (long)getpid(), (long long)mlp_pid_start_time(getpid()));
+			if (write(fd, b.buf, b.len) < 0)
+				got = 0;
+			close(fd);
+			got = 1;
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+		/* a lock left by a recovery that died itself is stale */
+		char buf[128];
+		long pid;
+		long long start;
+		read_small(path, buf, sizeof(buf));
+		if (sscanf(buf, "%ld %lld", &pid, &start) == 2 &&
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM) && mlp_pid_start_time(pid) == start)
+			break;
+		unlink(path);
+	}
+	free(path);
+	mlp_buf_release(&b);
+	return got;
+}
+
+static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, int *done)
+{
+	struct mlp_run *run = NULL;
+	struct mlp_journal_state st;
+	struct replay_ctx rc;
+	char *journal = path_in(dir, "journal"), *metrics = path_in(dir, "metrics.jsonl");
+	char *out = path_in(dir, "stdout"), *err_log = path_in(dir, "stderr");
+	struct mlp_run_files logs = { out, err_log };
+	int64_t offset, lineno;
+	struct stat sb;
+	int err;
+
+	*done = 0;
+	err = mlp_run_load(&run, repo, id, 0);
+	if (err == MLP_ENOTFOUND) {
+		/* the run was removed, or died before its first commit */
+		remove_dir(dir);
+		*done = 0;
+		err = 0;
+		goto out;
+	}
+	if (err < 0)
+		goto out;
+	if (run->status != MLP_STATUS_RUNNING) {
+		/* finished, but the directory was left behind */
+		remove_dir(dir);
+		goto out;
+	}
+	/* the journal has every point; the checkpoint only some of them */
+	for (size_t i = 0; i < run->series_nr; i++) {
+		free(run->series[i].key);
+		free(run->series[i].step);
+		free(run->series[i].value);
+		free(run->series[i].t);
+	}
+	free(run->series);
+	run->series = NULL;
+	run->series_nr = 0;
+	run->series_loaded = 1;
+	if ((err = mlp_journal_replay(journal, run, &st)) < 0)
+		goto out;
+	/* lines the command wrote after the last journaled batch */
+	offset = st.offset;
+	lineno = st.lineno;
+	rc.run = run;
+	rc.now = st.last_t ? st.last_t : mlp_now_ms();
+	mlp_tail_lines(metrics, &offset, &lineno, 1, replay_line, &rc);
+	run->status = MLP_STATUS_CRASHED;
+	run->ended = st.last_t;
+	if (stat(journal, &sb) == 0 && (int64_t)sb.st_mtime * 1000 > run->ended)
+		run->ended = (int64_t)sb.st_mtime * 1000;
+	if (stat(out, &sb) == 0 && (int64_t)sb.st_mtime * 1000 > run->ended)
+		run->ended = (int64_t)sb.st_mtime * 1000;
+	if (run->ended < run->started)
+		run->ended = run->started;
+	run->has_exit_code = 0;
+	if ((err = save_cas(repo, run, &logs)) < 0)
+		goto out;
+	remove_dir(dir);
+	*done = 1;
+out:
+	mlp_run_free(run);
+	free(journal);
+	free(metrics);
+	free(out);
+	free(err_log);
+	return err;
+}
+
+int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t *recovered)
+{
+	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;
+	char host[256];
+	DIR *d;
+	struct dirent *e;
+
+	*recovered = 0;
+	mlp_buf_addf(&live, "%s/live", repo->mlpdir);
+	d = opendir(live.buf);
+	if (!d) {
+		mlp_buf_release(&live);
+		return 0;
+	}
+	hostname(host);
+	while ((e = readdir(d))) {
+		struct owner o;
+		int done = 0;
+
+		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
+			continue;
+		mlp_buf_reset(&dir);
+		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
+		if (read_owner(dir.buf, &o) < 0 || strcmp(o.host, host) || owner_alive(&o))
+			continue;
+		if (!lock_recovery(dir.buf))
+			continue;
+		if (recover_one(repo, e->d_name, dir.buf, &done) < 0) {
+			if (warn) {
+				struct mlp_buf m = MLP_BUF_INIT;
+				mlp_buf_addf(&m, "cannot finish crashed run %s: %s", e->d_name, mlp_error_message());
+				warn(data, m.buf);
+				mlp_buf_release(&m);
+			}
+			char *lock = path_in(dir.buf, "recover.lock");
+			unlink(lock);
+			free(lock);
+			continue;
+		}
+		*recovered += (size_t)done;
+	}
+	closedir(d);
+	mlp_buf_release(&live);
+	mlp_buf_release(&dir);
+	return 0;
+}
+
+static int read_file_capped(struct mlp_buf *out, const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char chunk[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && out->len <= max)
+		mlp_buf_add(out, chunk, (size_t)n);
+	close(fd);
+	return out->len > max ? -1 : 0;
+}
+
+int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo)
+{
+	struct mlp_buf dir = MLP_BUF_INIT, data = MLP_BUF_INIT;
+	char host[256];
+
+	hostname(host);
+	for (size_t i = 0; i < list->nr; i++) {
+		struct mlp_run *run = list->runs[i];
+		struct owner o;
+		char *path;
+
+		if (run->status != MLP_STATUS_RUNNING || !run->host || strcmp(run->host, host))
+			continue;
+		mlp_buf_reset(&dir);
+		mlp_buf_addf(&dir, "%s/live/%s", repo->mlpdir, run->id);
+		if (read_owner(dir.buf, &o) < 0 || !owner_alive(&o))
+			continue;
+		path = path_in(dir.buf, "summary.mp");
+		mlp_buf_reset(&data);
+		/* newer than the last checkpoint; decoded as untrusted like any record */
+		if (read_file_capped(&data, path, MLP_MAX_RECORD_SIZE) == 0 && data.len)
+			mlp_record_decode_summary(run, data.buf, data.len);
+		free(path);
+	}
+	mlp_buf_release(&dir);
+	mlp_buf_release(&data);
+	return 0;
+}
