@@ -21,11 +21,24 @@ static const char *const run_usage[] = {
 	NULL
 };
 
+struct tick_ctx {
+	struct mlp_live *live;
+	struct mlp_proc *proc;
+};
+
 static void tick(void *data, int final)
 {
+	struct tick_ctx *c = data;
+
+	mlp_live_set_child(c->live, c->proc->pid);
 	/* the last tick is mlp_live_finish()'s own */
 	if (!final)
-		mlp_live_tick(data, 0);
+		mlp_live_tick(c->live, 0);
+}
+
+static void output_line(void *data, int stream, const char *s, size_t len)
+{
+	mlp_live_output_line(data, stream, s, len);
 }
 
 static char *env_pair(const char *k, const char *v)
@@ -70,7 +83,13 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	struct mlp_buf summary = MLP_BUF_INIT;
 	struct mlp_live *live = NULL;
 	struct mlp_live_opts lo = { 0 };
-	int64_t checkpoint = 60;
+	int64_t checkpoint = 60, system_s = 10;
+	struct tick_ctx tc = { 0 };
+	int no_capture = 0, capture = 1, dvclive = 1;
+	const char *params_file = NULL, *metrics_file = NULL;
+	char *cfg_params = NULL, *cfg_metrics = NULL, **patterns = NULL;
+	size_t npatterns = 0;
+	struct mlp_buf cwd = MLP_BUF_INIT;
 	char *env_add[6] = { 0 };
 	char **child_argv;
 	char host[256] = "";
@@ -81,6 +100,9 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		OPT_STRING('e', "experiment", &experiment, "name", "experiment the run belongs to"),
 		OPT_LIST('p', "param", &params, "key=value", "record a param (typed: int, float, bool, string)"),
 		OPT_BOOL(0, "no-args-params", &no_args_params, "do not turn --key value flags of the command into params"),
+		OPT_BOOL(0, "no-capture", &no_capture, "do not take metrics from the command's output"),
+		OPT_STRING(0, "params-file", &params_file, "file", "YAML or JSON params file read at start and end"),
+		OPT_STRING(0, "metrics-file", &metrics_file, "file", "JSON or YAML metrics file read at the end"),
 		OPT_END()
 	};
 
@@ -153,6 +175,28 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		die_lib();
 	lo.checkpoint_ms = checkpoint > 0 ? checkpoint * 1000 : 0;
 	lo.warn = warn_cb;
+	if (mlp_config_get_bool(ctx->repo, "mlp.capture", &capture, 1) < 0 ||
+	    mlp_config_get_bool(ctx->repo, "mlp.dvclive", &dvclive, 1) < 0 ||
+	    mlp_config_get_int64(ctx->repo, "mlp.system.interval", &system_s, 10) < 0 ||
+	    mlp_config_get_all(ctx->repo, "mlp.capture.pattern", &patterns, &npatterns) < 0)
+		die_lib();
+	if (!params_file && mlp_config_get_string(ctx->repo, "mlp.params", &cfg_params) == 0)
+		params_file = cfg_params;
+	if (!metrics_file && mlp_config_get_string(ctx->repo, "mlp.metrics", &cfg_metrics) == 0)
+		metrics_file = cfg_metrics;
+	{
+		char here[4096];
+		if (getcwd(here, sizeof(here)))
+			mlp_buf_adds(&cwd, here);
+	}
+	lo.cwd = cwd.buf;
+	lo.capture = capture && !no_capture;
+	lo.patterns = (const char *const *)patterns;
+	lo.npatterns = npatterns;
+	lo.params_file = params_file;
+	lo.metrics_file = metrics_file;
+	lo.dvclive = dvclive;
+	lo.system_ms = system_s > 0 ? system_s * 1000 : 0;
 	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
 		die_lib();
 	if (!name)
@@ -174,8 +218,12 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	proc.tee_stderr = 2;
 	proc.stdout_path = mlp_live_path(live, "stdout");
 	proc.stderr_path = mlp_live_path(live, "stderr");
+	tc.live = live;
+	tc.proc = &proc;
 	proc.tick = tick;
-	proc.tick_data = live;
+	proc.tick_data = &tc;
+	proc.line = output_line;
+	proc.line_data = live;
 	fflush(stdout);
 	fflush(stderr);
 	if (mlp_proc_run(&proc) < 0) {
@@ -217,6 +265,12 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		free(env_add[i]);
 	free(child_argv);
 	mlp_strlist_free(&params);
+	for (size_t i = 0; i < npatterns; i++)
+		free(patterns[i]);
+	free(patterns);
+	free(cfg_params);
+	free(cfg_metrics);
+	mlp_buf_release(&cwd);
 	mlp_buf_release(&summary);
 	mlp_run_free(run);
 	if (err < 0)

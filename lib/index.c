@@ -312,11 +312,14 @@ int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_f
 			row = index_find(&ix, id);
 			ix.nr = save;
 		}
+		err = -1;
 		if (row && !strcmp(row->commit, hex)) {
 			err = mlp_run_from_records(&run, id, row->commit, row->commit_time,
 						   row->workspace, row->raw);
 			row->used = !err;
-		} else {
+		}
+		/* a stale or damaged row: read the run from git */
+		if (err < 0) {
 			struct mlp_buf raw[3];
 			err = mlp_run_load_oid(&run, repo, id, oid, 0, raw);
 			dirty = 1;

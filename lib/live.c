@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 #include "journal.h"
+#include "capture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +41,17 @@ struct mlp_live {
 	mlp_warn_fn warn;
 	void *warn_data;
 	int failed_journal;
+
+	/* capture with no code changes */
+	struct mlp_scalars *scalars;
+	struct shadow { char *key; int has_step; int64_t step; double value; int64_t t; } *shadow;
+	size_t shadow_nr, shadow_alloc;
+	int structured;		/* $MLP_METRICS or DVCLive delivered metrics */
+	struct mlp_dvclive *dvclive;
+	struct mlp_sysmon *sysmon;
+	int64_t system_ms, last_system;
+	long child;
+	char *params_file, *metrics_file;
 };
 
 static char *path_in(const char *dir, const char *name)
@@ -62,6 +74,130 @@ static void warnf(struct mlp_live *l, const char *fmt, ...)
 	va_end(ap);
 	l->warn(l->warn_data, b.buf);
 	mlp_buf_release(&b);
+}
+
+static char *resolve_path(const char *cwd, const char *path)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	if (!path)
+		return NULL;
+	if (path[0] == '/' || !cwd)
+		mlp_buf_adds(&b, path);
+	else
+		mlp_buf_addf(&b, "%s/%s", cwd, path);
+	return mlp_buf_detach(&b, NULL);
+}
+
+/* A point from a capture channel: into the run and the journal. */
+static void live_point(void *data, const char *key, int has_step, int64_t step, double value, int64_t t)
+{
+	struct mlp_live *l = data;
+
+	if (mlp_key_check("metric", key) < 0)
+		return;
+	if (l->run->series_nr >= MLP_MAX_METRIC_KEYS && !mlp_run_series(l->run, key))
+		return;
+	if (!has_step)
+		step = mlp_run_next_step(l->run, key);
+	mlp_run_add_point(l->run, key, step, value, t);
+	mlp_journal_point(&l->journal, key, step, value, t);
+}
+
+/* Output scalars wait a second: a script that also reports through
+ * $MLP_METRICS or DVCLive prints its numbers too, and those win. */
+static void shadow_point(void *data, const char *key, int has_step, int64_t step, double value, int64_t t)
+{
+	struct mlp_live *l = data;
+	struct shadow *sp;
+
+	if (l->structured || l->shadow_nr >= 1000000)
+		return;
+	if (l->shadow_nr == l->shadow_alloc) {
+		l->shadow_alloc = l->shadow_alloc ? l->shadow_alloc * 2 : 64;
+		l->shadow = mlp_realloc(l->shadow, l->shadow_alloc * sizeof(*l->shadow));
+	}
+	sp = &l->shadow[l->shadow_nr++];
+	sp->key = mlp_strdup(key);
+	sp->has_step = has_step;
+	sp->step = step;
+	sp->value = value;
+	sp->t = t;
+}
+
+static void promote_shadow(struct mlp_live *l, int all)
+{
+	int64_t now = mlp_now_ms();
+	size_t i = 0;
+
+	if (l->structured) {
+		for (i = 0; i < l->shadow_nr; i++)
+			free(l->shadow[i].key);
+		l->shadow_nr = 0;
+		return;
+	}
+	for (; i < l->shadow_nr && (all || now - l->shadow[i].t >= 1000); i++) {
+		struct shadow *sp = &l->shadow[i];
+		live_point(l, sp->key, sp->has_step, sp->step, sp->value, sp->t);
+		free(sp->key);
+	}
+	memmove(l->shadow, l->shadow + i, (l->shadow_nr - i) * sizeof(*l->shadow));
+	l->shadow_nr -= i;
+}
+
+void mlp_live_output_line(struct mlp_live *l, int stream, const char *s, size_t len)
+{
+	(void)stream;
+	if (l->scalars && !l->structured)
+		mlp_scalars_match(l->scalars, s, len, shadow_point, l);
+}
+
+void mlp_live_set_child(struct mlp_live *l, long pid)
+{
+	if (l->child == pid)
+		return;
+	l->child = pid;
+	if (l->sysmon) {
+		mlp_sysmon_free(l->sysmon);
+		l->sysmon = mlp_sysmon_new(pid);
+	}
+}
+
+static void read_params_file(struct mlp_live *l)
+{
+	struct mlp_map m = MLP_MAP_INIT;
+
+	if (!l->params_file)
+		return;
+	if (mlp_read_params_file(&m, l->params_file) < 0)
+		warnf(l, "params file: %s", mlp_error_message());
+	for (size_t i = 0; i < m.nr; i++)
+		if (l->run->params.nr < MLP_MAX_PARAMS || mlp_map_get(&l->run->params, m.items[i].key))
+			mlp_live_set(l, 'p', m.items[i].key, &m.items[i].val);
+	mlp_map_clear(&m);
+}
+
+static void capture_tick(struct mlp_live *l, int final)
+{
+	int64_t now = mlp_now_ms();
+
+	if (l->dvclive) {
+		struct mlp_map m = MLP_MAP_INIT;
+		int changed = 0;
+		mlp_dvclive_poll(l->dvclive, final, live_point, l, l->warn, l->warn_data);
+		if (mlp_dvclive_seen(l->dvclive))
+			l->structured = 1;
+		if (mlp_dvclive_params(l->dvclive, &m, &changed) < 0)
+			warnf(l, "dvclive params: %s", mlp_error_message());
+		for (size_t i = 0; changed && i < m.nr; i++)
+			mlp_live_set(l, 'p', m.items[i].key, &m.items[i].val);
+		mlp_map_clear(&m);
+	}
+	if (l->sysmon && l->child > 0 && !final && now - l->last_system >= l->system_ms) {
+		mlp_sysmon_sample(l->sysmon, live_point, l);
+		l->last_system = now;
+	}
+	promote_shadow(l, final);
 }
 
 /* ---- who owns a live run ----------------------------------------------------- */
@@ -197,8 +333,13 @@ static void on_line(void *data, const char *s, size_t len, int64_t lineno)
 	struct mlp_buf msg = MLP_BUF_INIT;
 	int fd;
 
-	if (mlp_ingest_json_line_j(l->run, s, len, mlp_now_ms(), &l->journal) >= 0)
+	uint64_t before = l->run->npoints;
+
+	if (mlp_ingest_json_line_j(l->run, s, len, mlp_now_ms(), &l->journal) >= 0) {
+		if (l->run->npoints != before)
+			l->structured = 1;
 		return;
+	}
 	mlp_buf_addf(&msg, "$MLP_METRICS line %lld: %s", (long long)lineno, mlp_error_message());
 	warnf(l, "%s", msg.buf);
 	/* the bad line itself is kept in the run's stderr log */
@@ -268,6 +409,21 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	l->warn_data = o ? o->warn_data : NULL;
 	l->checkpoint_ms = o ? o->checkpoint_ms : 0;
 	l->journal.fd = -1;
+	if (o && o->capture && (err = mlp_scalars_new(&l->scalars, o->patterns, o->npatterns)) < 0)
+		goto fail;
+	if (o && o->dvclive) {
+		char *d = resolve_path(o->cwd, "dvclive");
+		l->dvclive = mlp_dvclive_new(d);
+		free(d);
+	}
+	if (o && o->system_ms > 0) {
+		l->sysmon = mlp_sysmon_new(0);
+		l->system_ms = o->system_ms;
+	}
+	if (o) {
+		l->params_file = resolve_path(o->cwd, o->params_file);
+		l->metrics_file = resolve_path(o->cwd, o->metrics_file);
+	}
 	mlp_buf_addf(&b, "%s/live/%s", repo->mlpdir, run->id);
 	l->dir = mlp_buf_detach(&b, NULL);
 	l->metrics = path_in(l->dir, "metrics.jsonl");
@@ -290,6 +446,7 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	run->pid = (int64_t)getpid();
 	run->pid_start = mlp_pid_start_time(getpid());
 	run->status = MLP_STATUS_RUNNING;
+	read_params_file(l);
 	/* the ref exists while the command runs: `git mlp ls` shows it */
 	if ((err = mlp_run_save(repo, run, NULL)) < 0)
 		goto fail;
@@ -339,6 +496,7 @@ int mlp_live_tick(struct mlp_live *l, int final)
 
 	if (mlp_tail_lines(l->metrics, &l->offset, &l->lineno, final, on_line, l) < 0)
 		warnf(l, "%s", mlp_error_message());
+	capture_tick(l, final);
 	mlp_journal_offset(&l->journal, l->offset, l->lineno);
 	if ((err = mlp_journal_flush(&l->journal, final)) < 0) {
 		if (!l->failed_journal)
@@ -389,6 +547,17 @@ int mlp_live_finish(struct mlp_live *l)
 	struct mlp_run_files logs = { l->out, l->err };
 	int err;
 
+	read_params_file(l);
+	if (l->metrics_file) {
+		struct mlp_map m = MLP_MAP_INIT;
+		if (mlp_read_metrics_file(&m, l->metrics_file) < 0)
+			warnf(l, "metrics file: %s", mlp_error_message());
+		for (size_t i = 0; i < m.nr; i++) {
+			const struct mlp_value *v = &m.items[i].val;
+			live_point(l, m.items[i].key, 0, 0, v->type == MLP_INT ? (double)v->u.i : v->u.f, mlp_now_ms());
+		}
+		mlp_map_clear(&m);
+	}
 	mlp_live_tick(l, 1);
 	err = save_cas(l->repo, l->run, &logs);
 	if (err < 0)
@@ -404,6 +573,14 @@ void mlp_live_free(struct mlp_live *l)
 	if (!l)
 		return;
 	mlp_journal_close(&l->journal);
+	mlp_scalars_free(l->scalars);
+	for (size_t i = 0; i < l->shadow_nr; i++)
+		free(l->shadow[i].key);
+	free(l->shadow);
+	mlp_dvclive_free(l->dvclive);
+	mlp_sysmon_free(l->sysmon);
+	free(l->params_file);
+	free(l->metrics_file);
 	free(l->dir);
 	free(l->metrics);
 	free(l->out);

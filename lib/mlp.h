@@ -179,6 +179,7 @@ struct mlp_run {
 	struct mlp_series *series;	/* sorted by key; loaded on request */
 	size_t series_nr;
 	int series_loaded;	/* series[] is complete: summaries come from it */
+	uint64_t npoints;	/* points added in memory (not stored) */
 
 	/* where it is stored; "" when not written yet */
 	char commit[MLP_OID_HEXSZ + 1];
@@ -265,6 +266,8 @@ int mlp_repo_init(struct mlp_repo *repo, int *created);
 int mlp_config_get_string(struct mlp_repo *repo, const char *key, char **out);
 int mlp_config_get_int64(struct mlp_repo *repo, const char *key, int64_t *out, int64_t dflt);
 int mlp_config_get_bool(struct mlp_repo *repo, const char *key, int *out, int dflt);
+/* Every value of a multi-valued key; free each and the array. */
+int mlp_config_get_all(struct mlp_repo *repo, const char *key, char ***out, size_t *n);
 
 /* HEAD: *base is "" on an unborn branch; *branch is NULL when detached. */
 int mlp_repo_head(struct mlp_repo *repo, char base[MLP_OID_HEXSZ + 1], char **branch);
@@ -364,6 +367,11 @@ struct mlp_proc {
 	/* Called about every 200 ms while the child runs, and once at the end. */
 	void (*tick)(void *data, int final);
 	void *tick_data;
+	/* Called with each output line (stream 1 or 2) without its newline;
+	 * lines longer than 64 KiB are cut there and the rest skipped. */
+	void (*line)(void *data, int stream, const char *s, size_t len);
+	void *line_data;
+	long pid;		/* the child, once started */
 
 	/* results */
 	int exit_code;		/* 127 when the command could not be started */
@@ -393,6 +401,13 @@ struct mlp_live_opts {
 	int64_t checkpoint_ms;	/* 0: no checkpoint commits */
 	mlp_warn_fn warn;
 	void *warn_data;
+	const char *cwd;	/* where the command runs: dvclive/ and files are relative to it */
+	int capture;		/* scalars from the command's output */
+	const char *const *patterns;	/* mlp.capture.pattern values */
+	size_t npatterns;
+	const char *params_file, *metrics_file;	/* or NULL */
+	int dvclive;		/* read dvclive/ */
+	int64_t system_ms;	/* system figures every so often; 0: off */
 };
 
 /*
@@ -406,6 +421,9 @@ const char *mlp_live_path(const struct mlp_live *l, const char *what);
 /* Ingests what arrived, journals it, writes checkpoints when due. */
 int mlp_live_tick(struct mlp_live *l, int final);
 void mlp_live_add_point(struct mlp_live *l, const char *key, int64_t step, double value);
+/* An output line of the command, for scalar capture. */
+void mlp_live_output_line(struct mlp_live *l, int stream, const char *s, size_t len);
+void mlp_live_set_child(struct mlp_live *l, long pid);
 /* type 'p' param or 'g' tag */
 void mlp_live_set(struct mlp_live *l, char type, const char *key, const struct mlp_value *v);
 /* Writes the final commit (compare-and-swap) and removes the directory. */

@@ -53,20 +53,62 @@ static int open_out(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
 }
 
+#define MAX_LINE 65536
+
+struct lines {
+	struct mlp_buf buf;
+	int skipping;	/* the rest of an over-long line */
+};
+
+static void split_lines(struct mlp_proc *p, struct lines *l, int stream, const char *s, size_t n, int eof)
+{
+	while (n) {
+		const char *nl = memchr(s, '\n', n);
+		size_t take = nl ? (size_t)(nl - s) : n;
+		if (!l->skipping) {
+			size_t room = MAX_LINE - l->buf.len;
+			mlp_buf_add(&l->buf, s, take < room ? take : room);
+			if (take >= room && !nl) {
+				p->line(p->line_data, stream, l->buf.buf, l->buf.len);
+				mlp_buf_reset(&l->buf);
+				l->skipping = 1;
+			}
+		}
+		if (nl) {
+			if (!l->skipping)
+				p->line(p->line_data, stream, l->buf.buf ? l->buf.buf : "", l->buf.len);
+			mlp_buf_reset(&l->buf);
+			l->skipping = 0;
+			take++;
+		}
+		s += take;
+		n -= take;
+	}
+	if (eof && l->buf.len && !l->skipping) {
+		p->line(p->line_data, stream, l->buf.buf, l->buf.len);
+		mlp_buf_reset(&l->buf);
+	}
+}
+
 /* Reads what is there; returns 0 at EOF, 1 when more may come. */
-static int pump(int in, int file, int *tee)
+static int pump(struct mlp_proc *p, struct lines *l, int stream, int in, int file, int *tee)
 {
 	char buf[65536];
 	ssize_t n = read(in, buf, sizeof(buf));
 
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 1 : 0;
-	if (n == 0)
+	if (n == 0) {
+		if (p->line)
+			split_lines(p, l, stream, "", 0, 1);
 		return 0;
+	}
 	if (file >= 0)
 		write_all(file, buf, (size_t)n);
 	if (*tee >= 0 && write_all(*tee, buf, (size_t)n) < 0)
 		*tee = -1;	/* our reader went away: keep storing */
+	if (p->line)
+		split_lines(p, l, stream, buf, (size_t)n, 0);
 	return 1;
 }
 
@@ -79,6 +121,7 @@ int mlp_proc_run(struct mlp_proc *p)
 	int status = 0, ret = 0, open_fds;
 	int64_t last_tick;
 	pid_t pid;
+	struct lines lines[2] = { { MLP_BUF_INIT, 0 }, { MLP_BUF_INIT, 0 } };
 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		ret = mlp_error_set(MLP_ERROR, "cannot create pipe: %s", strerror(errno));
@@ -132,6 +175,7 @@ int mlp_proc_run(struct mlp_proc *p)
 		_exit(code); /* mlp-allow-seam: the forked child */
 	}
 	child_pid = pid;
+	p->pid = pid;
 	close(out[1]);
 	close(err[1]);
 	out[1] = err[1] = -1;
@@ -149,7 +193,7 @@ int mlp_proc_run(struct mlp_proc *p)
 			for (int i = 0; i < 2 && n > 0; i++) {
 				if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 					continue;
-				if (!pump(fds[i].fd, i ? ferr : fout, i ? &tee_err : &tee_out)) {
+				if (!pump(p, &lines[i], i + 1, fds[i].fd, i ? ferr : fout, i ? &tee_err : &tee_out)) {
 					fds[i].fd = -1;
 					open_fds--;
 				}
@@ -189,6 +233,8 @@ restore:
 	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 fail:
+	mlp_buf_release(&lines[0].buf);
+	mlp_buf_release(&lines[1].buf);
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
 			close(out[i]);

@@ -7,7 +7,7 @@
  * released with mlp_query_free() (NULL is fine); it keeps no pointer into
  * the expression string or into any run.
  *
- * Syntax, in short (docs/ hold the long form):
+ * Syntax:
  *
  *   expr       := or
  *   or         := and ('or' and)*
@@ -39,25 +39,39 @@
  *
  * Literals: integers, floats (1e-3, -2.5, inf, -inf), 'single' or "double"
  * quoted strings ('' or \' for a quote, \\ for a backslash; any other
- * backslash stays as it is), true and false.  For started and ended a
- * string 'YYYY-MM-DD', 'YYYY-MM-DDTHH:MM[:SS][Z]' (UTC) is a time.
+ * backslash stays as it is), true and false.  There is no NaN literal
+ * ('nan' is a string) and no null literal (use IS NULL).  For started and
+ * ended a string 'YYYY-MM-DD' or 'YYYY-MM-DD[T ]HH:MM[:SS][Z]' is a UTC
+ * time (no offsets, no fractions).  Status names are lowercase and a
+ * string compared with status is lowercased first, so MLflow's
+ * status = 'FINISHED' works; LIKE on status sees the lowercase names.
  * LIKE/ILIKE patterns: % any run of characters, _ one character (UTF-8
- * aware), \% \_ \\ the character itself; ILIKE folds ASCII case only.
+ * aware), \% \_ \\ the character itself: '50\%' matches "50%" (the
+ * string keeps \%, the pattern reads it) and '\\\\' a backslash.
+ * ILIKE folds ASCII case only.
  *
  * Semantics: a comparison on an absent key is false, whatever the
  * operator (!=, NOT LIKE and NOT IN included); `not` is plain boolean
  * negation, so `not metrics.x = 1` is true when x is absent, and
  * `key IS NULL` tests absence directly.  A param stored as null counts as
- * absent.  Numbers compare numerically (integers and floats mix), strings
- * bytewise, booleans with true/false (= and != only).  Comparing values of
+ * absent.  Numbers compare numerically (integers and floats mix,
+ * exactly), strings bytewise, booleans with true/false (= and != only);
+ * LIKE needs a string value.  Comparing values of
  * different kinds is an error naming the key: at parse time when the kind
  * of the key is known (metrics, attributes), at match time otherwise
  * (params, tags: "params.lr is a string; cannot compare it with 0.01").
- * NaN compares false with every operator except != (and NOT IN).
+ * NaN compares false with every operator except != (and NOT IN).  `and`
+ * and `or` short-circuit, so a comparison that is never reached cannot
+ * fail; an absent key is never a type error.
  *
  * Limits: expressions up to MLP_QUERY_MAX_LEN bytes, up to
  * MLP_QUERY_MAX_DEPTH nested parentheses, IN lists up to
- * MLP_QUERY_MAX_IN items (MLP_ELIMIT beyond).
+ * MLP_QUERY_MAX_IN items (MLP_ELIMIT beyond).  Runs of `not` are folded,
+ * not nested, so they count against no limit.
+ *
+ * Not supported: SQL's BETWEEN, ESCAPE clauses, == , arithmetic, a
+ * literal on the left of the operator, comparing two keys, single quotes
+ * around identifiers, and MLflow's datasets.* keys.
  */
 #ifndef MLP_QUERY_H
 #define MLP_QUERY_H
@@ -80,7 +94,8 @@ int mlp_query_parse(struct mlp_query **out, const char *expr);
 /* The column of the last parse error in this thread. */
 size_t mlp_query_error_column(void);
 /*
- * Sets *match to 1 when `run` satisfies `q`, else 0.  MLP_EINVALID when a
+ * Sets *match to 1 when `run` satisfies `q` (a NULL `q` matches every
+ * run), else 0.  MLP_EINVALID when a
  * value of the run cannot be compared with the literal (the message names
  * the key).
  */

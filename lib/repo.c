@@ -440,3 +440,34 @@ int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer
 		return mlp_git_error(MLP_EINVALID, "invalid identity");
 	return 0;
 }
+
+int mlp_config_get_all(struct mlp_repo *repo, const char *key, char ***out, size_t *n)
+{
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	char *k = canonical_key(key);
+
+	*out = NULL;
+	*n = 0;
+	if (git_repository_config_snapshot(&cfg, repo->git) < 0) {
+		free(k);
+		return mlp_git_error(MLP_ERROR, "cannot read config");
+	}
+	if (git_config_multivar_iterator_new(&it, cfg, key, NULL) == 0) {
+		while (git_config_next(&e, it) == 0) {
+			*out = mlp_realloc(*out, (*n + 1) * sizeof(char *));
+			(*out)[(*n)++] = mlp_strdup(e->value ? e->value : "");
+		}
+		git_config_iterator_free(it);
+	}
+	git_config_free(cfg);
+	/* `git -c` values come after the files, as in git */
+	for (size_t i = 0; i < repo->params_nr; i++)
+		if (!strcmp(repo->params[i].key, k)) {
+			*out = mlp_realloc(*out, (*n + 1) * sizeof(char *));
+			(*out)[(*n)++] = mlp_strdup(repo->params[i].value ? repo->params[i].value : "true");
+		}
+	free(k);
+	return 0;
+}

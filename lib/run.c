@@ -128,6 +128,7 @@ void mlp_run_add_point(struct mlp_run *run, const char *key, int64_t step,
 	s->value[s->nr] = value;
 	s->t[s->nr] = t_ms;
 	s->nr++;
+	run->npoints++;
 }
 
 int64_t mlp_run_next_step(const struct mlp_run *run, const char *key)

@@ -1,0 +1,496 @@
+/*
+ * lib/render.c: JSON escaping and numbers, sparklines, ages, run lists as
+ * tables, CSV/TSV and JSON.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlp.h"
+
+/* ---- JSON strings ------------------------------------------------------------------ */
+
+static void check_json_str(const char *in, size_t len, const char *want)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	mlp_json_str(&b, in, len);
+	if (strcmp(b.buf, want))
+		fail_msg("json_str: got %s, want %s", b.buf, want);
+	mlp_buf_release(&b);
+}
+
+#define CHECK(in, want) check_json_str(in, sizeof(in) - 1, want)
+
+static void test_json_str_escapes(void **state)
+{
+	(void)state;
+	CHECK("", "\"\"");
+	CHECK("plain", "\"plain\"");
+	CHECK("a\"b", "\"a\\\"b\"");
+	CHECK("back\\slash", "\"back\\\\slash\"");
+	CHECK("n\nr\rt\t", "\"n\\nr\\rt\\t\"");
+	CHECK("\x01\x1f", "\"\\u0001\\u001f\"");
+	CHECK("\x7f", "\"\\u007f\"");
+	CHECK("\b\f", "\"\\u0008\\u000c\"");
+	CHECK("a\0b", "\"a\\u0000b\"");	/* length, not NUL, ends the string */
+	CHECK("/ and ' stay", "\"/ and ' stay\"");
+}
+
+static void test_json_str_utf8(void **state)
+{
+	(void)state;
+	/* valid multibyte sequences are kept as they are */
+	CHECK("ü", "\"ü\"");
+	CHECK("€", "\"€\"");
+	CHECK("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
+	CHECK("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");	/* U+10FFFF */
+	CHECK("a\xc3\xbc" "b", "\"aüb\"");
+	/* invalid bytes become U+FFFD, one per byte */
+	CHECK("\xff", "\"\\ufffd\"");
+	CHECK("\xfe\xff", "\"\\ufffd\\ufffd\"");
+	CHECK("a\x80z", "\"a\\ufffdz\"");	/* lone continuation */
+	CHECK("\xc3", "\"\\ufffd\"");	/* truncated at the end */
+	CHECK("\xc3z", "\"\\ufffdz\"");	/* truncated in the middle */
+	CHECK("\xe2\x82", "\"\\ufffd\\ufffd\"");
+	CHECK("\xc0\xaf", "\"\\ufffd\\ufffd\"");	/* overlong '/' */
+	CHECK("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");	/* overlong */
+	CHECK("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	/* surrogate */
+	CHECK("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");	/* > U+10FFFF */
+	CHECK("\xf8\x88\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	/* a valid sequence right after an invalid byte survives */
+	CHECK("\xff\xc3\xbc", "\"\\ufffdü\"");
+}
+
+/* The length is honoured: no read past it, even mid-sequence. */
+static void test_json_str_len(void **state)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	char *s = malloc(2);
+
+	(void)state;
+	s[0] = 'x';
+	s[1] = (char)0xe2;	/* first byte of a 3-byte sequence, then the end */
+	mlp_json_str(&b, s, 2);
+	assert_string_equal(b.buf, "\"x\\ufffd\"");
+	mlp_buf_reset(&b);
+	mlp_json_str(&b, "abcdef", 3);
+	assert_string_equal(b.buf, "\"abc\"");
+	/* appends */
+	mlp_json_str(&b, "d", 1);
+	assert_string_equal(b.buf, "\"abc\"\"d\"");
+	free(s);
+	mlp_buf_release(&b);
+}
+
+/* ---- JSON numbers -------------------------------------------------------------------- */
+
+static void check_double(double d, const char *want)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	mlp_json_double(&b, d);
+	if (strcmp(b.buf, want))
+		fail_msg("json_double(%.17g) = %s, want %s", d, b.buf, want);
+	mlp_buf_release(&b);
+}
+
+static void test_json_double(void **state)
+{
+	(void)state;
+	check_double(0.1, "0.1");
+	check_double(1.0, "1.0");
+	check_double(0.0, "0.0");
+	check_double(-0.0, "-0.0");
+	check_double(-2.5, "-2.5");
+	check_double(100.0, "100.0");
+	check_double(123456789.0, "123456789.0");
+	check_double(1e300, "1e+300");
+	check_double(1e16, "1e+16");
+	check_double(-1e-7, "-1e-07");
+	check_double(0.30000000000000004, "0.30000000000000004");
+	check_double(1.0 / 3.0, "0.3333333333333333");
+	check_double(DBL_MAX, "1.7976931348623157e+308");
+	check_double(5e-324, "4.94065645841247e-324");	/* reads back as 5e-324 */
+	check_double(NAN, "null");
+	check_double(-NAN, "null");
+	check_double(INFINITY, "null");
+	check_double(-INFINITY, "null");
+}
+
+/* Every finite double prints as a JSON number that reads back exactly. */
+static void test_json_double_roundtrip(void **state)
+{
+	uint64_t x = 88172645463325252ull;
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	for (int i = 0; i < 100000; i++) {
+		double d;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(&d, &x, sizeof(d));
+		mlp_buf_reset(&b);
+		mlp_json_double(&b, d);
+		if (!isfinite(d)) {
+			assert_string_equal(b.buf, "null");
+			continue;
+		}
+		if (strtod(b.buf, NULL) != d)
+			fail_msg("%.17g printed as %s", d, b.buf);
+		/* JSON numbers: no "inf", no leading '+', no bare trailing '.' */
+		assert_null(strpbrk(b.buf, "inxIN"));
+		assert_true(b.buf[0] == '-' || (b.buf[0] >= '0' && b.buf[0] <= '9'));
+		assert_true(b.buf[b.len - 1] >= '0' && b.buf[b.len - 1] <= '9');
+	}
+	mlp_buf_release(&b);
+}
+
+static void test_json_value(void **state)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	struct mlp_value v;
+
+	(void)state;
+	mlp_value_parse(&v, "null", 4);
+	mlp_json_value(&b, &v);
+	mlp_buf_addch(&b, ',');
+	mlp_value_parse(&v, "false", 5);
+	mlp_json_value(&b, &v);
+	mlp_buf_addch(&b, ',');
+	mlp_value_parse(&v, "-9223372036854775808", 20);
+	mlp_json_value(&b, &v);
+	mlp_buf_addch(&b, ',');
+	mlp_value_parse(&v, "2.0", 3);
+	mlp_json_value(&b, &v);
+	mlp_buf_addch(&b, ',');
+	mlp_value_parse(&v, "a\"b", 3);
+	mlp_json_value(&b, &v);
+	mlp_value_clear(&v);
+	assert_string_equal(b.buf, "null,false,-9223372036854775808,2.0,\"a\\\"b\"");
+	mlp_buf_release(&b);
+}
+
+/* ---- sparklines ------------------------------------------------------------------------- */
+
+static size_t cells(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void test_sparkline(void **state)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	double constant[] = { 5, 5, 5, 5 };
+	double rising[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	double falling[] = { 7, 6, 5, 4, 3, 2, 1, 0 };
+	double with_nan[] = { 0, NAN, 1 };
+	double *big = malloc(1000 * sizeof(double));
+
+	(void)state;
+	mlp_sparkline(&b, constant, 4, 24);
+	assert_int_equal(cells(b.buf), 4);
+	/* a constant series is flat: every cell the same bar */
+	assert_memory_equal(b.buf, b.buf + 3, 3);
+	assert_memory_equal(b.buf, b.buf + 9, 3);
+	assert_string_equal(b.buf, "▄▄▄▄");
+
+	mlp_buf_reset(&b);
+	mlp_sparkline(&b, rising, 8, 24);
+	assert_string_equal(b.buf, "▁▂▃▄▅▆▇█");
+	mlp_buf_reset(&b);
+	mlp_sparkline(&b, falling, 8, 24);
+	assert_string_equal(b.buf, "█▇▆▅▄▃▂▁");
+
+	/* width caps the cells; a long rising series still starts low, ends high */
+	for (int i = 0; i < 1000; i++)
+		big[i] = i * 0.01 - 3;
+	mlp_buf_reset(&b);
+	mlp_sparkline(&b, big, 1000, 24);
+	assert_int_equal(cells(b.buf), 24);
+	assert_memory_equal(b.buf, "▁", 3);
+	assert_memory_equal(b.buf + b.len - 3, "█", 3);
+	for (size_t i = 3; i < b.len; i += 3)
+		assert_true(memcmp(b.buf + i - 3, b.buf + i, 3) <= 0);	/* never falls */
+	mlp_buf_reset(&b);
+	mlp_sparkline(&b, big, 1000, 1);
+	assert_int_equal(cells(b.buf), 1);
+
+	/* a cell with no finite value is a blank */
+	mlp_buf_reset(&b);
+	mlp_sparkline(&b, with_nan, 3, 10);
+	assert_string_equal(b.buf, "▁ █");
+
+	/* nothing to draw */
+	mlp_buf_reset(&b);
+	mlp_buf_adds(&b, "");
+	mlp_sparkline(&b, rising, 0, 10);
+	assert_string_equal(b.buf, "");
+	mlp_sparkline(&b, rising, 8, 0);
+	assert_string_equal(b.buf, "");
+	free(big);
+	mlp_buf_release(&b);
+}
+
+/* ---- ages -------------------------------------------------------------------------------- */
+
+static void check_age(int64_t ms, const char *want)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	mlp_format_age(&b, ms);
+	if (strcmp(b.buf, want))
+		fail_msg("age(%lld) = %s, want %s", (long long)ms, b.buf, want);
+	mlp_buf_release(&b);
+}
+
+static void test_format_age(void **state)
+{
+	(void)state;
+	check_age(0, "0s");
+	check_age(999, "0s");
+	check_age(3000, "3s");
+	check_age(59999, "59s");
+	check_age(60000, "1m");
+	check_age(5 * 60000 + 59000, "5m");
+	check_age(3599999, "59m");
+	check_age(3600000, "1h");
+	check_age(47 * 3600000LL, "47h");
+	check_age(48 * 3600000LL, "2d");
+	check_age(4 * 86400000LL, "4d");
+	check_age(400 * 86400000LL, "400d");
+	check_age(-5000, "0s");	/* clock skew: never negative */
+}
+
+static void test_format_parse(void **state)
+{
+	enum mlp_format f = MLP_FMT_TEXT;
+
+	(void)state;
+	assert_int_equal(mlp_format_parse(&f, "table"), 0);
+	assert_int_equal(f, MLP_FMT_TABLE);
+	assert_int_equal(mlp_format_parse(&f, "json"), 0);
+	assert_int_equal(f, MLP_FMT_JSON);
+	assert_int_equal(mlp_format_parse(&f, "csv"), 0);
+	assert_int_equal(f, MLP_FMT_CSV);
+	assert_int_equal(mlp_format_parse(&f, "tsv"), 0);
+	assert_int_equal(f, MLP_FMT_TSV);
+	assert_int_equal(mlp_format_parse(&f, "text"), 0);
+	assert_int_equal(f, MLP_FMT_TEXT);
+	assert_int_equal(mlp_format_parse(&f, "JSON"), MLP_EINVALID);
+	assert_int_equal(mlp_format_parse(&f, ""), MLP_EINVALID);
+	assert_non_null(strstr(mlp_error_message(), "unknown format"));
+}
+
+/* ---- lists -------------------------------------------------------------------------------- */
+
+#define NOW 1700000100000LL
+
+static void set_parsed(struct mlp_map *m, const char *k, const char *v)
+{
+	struct mlp_value val;
+
+	mlp_value_parse(&val, v, strlen(v));
+	mlp_map_set(m, k, &val);
+}
+
+static struct mlp_run *list_run(const char *id, const char *name, const char *lr, double loss,
+				int64_t started)
+{
+	struct mlp_run *run = mlp_run_new();
+
+	memcpy(run->id, id, MLP_ID_HEXSZ + 1);
+	run->name = name ? mlp_strdup(name) : NULL;
+	run->status = MLP_STATUS_FINISHED;
+	memcpy(run->base, "1234567890123456789012345678901234567890", MLP_OID_HEXSZ + 1);
+	run->started = started;
+	run->ended = started + 1000;
+	set_parsed(&run->params, "lr", lr);
+	set_parsed(&run->params, "seed", "42");
+	mlp_run_add_point(run, "loss", 0, loss, started);
+	mlp_run_summarize(run);
+	return run;
+}
+
+static void make_list(struct mlp_run_list *list, const char *name0, const char *name1)
+{
+	memset(list, 0, sizeof(*list));
+	list->nr = list->alloc = 2;
+	list->runs = mlp_calloc(2, sizeof(*list->runs));
+	list->runs[0] = list_run("aaaaaaaa11111111111111111111111a", name0, "0.01", 0.25, NOW - 5000);
+	list->runs[1] = list_run("bbbbbbbb22222222222222222222222b", name1, "0.02", 0.125, NOW - 7200000);
+}
+
+static void test_render_table(void **state)
+{
+	struct mlp_run_list list;
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	make_list(&list, "brave-otter", "calm-fox");
+	list.runs[1]->dirty = 1;
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	/* only the param that differs; seed is 42 in both */
+	assert_non_null(strstr(b.buf, "params.lr"));
+	assert_null(strstr(b.buf, "seed"));
+	assert_string_equal(b.buf,
+		"ID        NAME         STATUS    AGE  COMMIT    params.lr   loss\n"
+		"aaaaaaaa  brave-otter  finished   5s  1234567   0.01        0.25\n"
+		"bbbbbbbb  calm-fox     finished   2h  1234567+  0.02       0.125\n");
+	/* no color codes unless asked */
+	assert_null(strchr(b.buf, '\033'));
+	mlp_buf_reset(&b);
+	o.color = 1;
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	assert_non_null(strchr(b.buf, '\033'));
+	mlp_buf_release(&b);
+
+	/* one run: no param columns at all */
+	mlp_run_free(list.runs[1]);
+	list.nr = 1;
+	o.color = 0;
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	assert_null(strstr(b.buf, "params."));
+	assert_non_null(strstr(b.buf, "brave-otter"));
+	mlp_buf_release(&b);
+	mlp_run_list_release(&list);
+}
+
+static void test_render_table_same_params(void **state)
+{
+	struct mlp_run_list list;
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+	struct mlp_value v;
+
+	(void)state;
+	make_list(&list, "a", NULL);
+	/* same lr in both, a param only one run has, a type difference */
+	set_parsed(&list.runs[1]->params, "lr", "0.01");
+	set_parsed(&list.runs[0]->params, "only", "x");
+	set_parsed(&list.runs[0]->params, "typed", "1");
+	memset(&v, 0, sizeof(v));
+	mlp_value_set_str(&v, "1", 1);
+	mlp_map_set(&list.runs[1]->params, "typed", &v);
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	assert_null(strstr(b.buf, "params.lr"));
+	assert_non_null(strstr(b.buf, "params.only"));
+	assert_non_null(strstr(b.buf, "params.typed"));
+	/* a run without a name shows "-" */
+	assert_non_null(strstr(b.buf, "bbbbbbbb  -"));
+	mlp_buf_release(&b);
+	mlp_run_list_release(&list);
+}
+
+static void test_render_csv(void **state)
+{
+	struct mlp_run_list list;
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	make_list(&list, "a,b", "say \"hi\"");
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_CSV, &o), 0);
+	assert_string_equal(b.buf,
+		"id,name,experiment,status,started,ended,commit,params.lr,params.seed,metrics.loss\n"
+		"aaaaaaaa11111111111111111111111a,\"a,b\",,finished,2023-11-14T22:14:55Z,2023-11-14T22:14:56Z,"
+		"1234567890123456789012345678901234567890,0.01,42,0.25\n"
+		"bbbbbbbb22222222222222222222222b,\"say \"\"hi\"\"\",,finished,2023-11-14T20:15:00Z,2023-11-14T20:15:01Z,"
+		"1234567890123456789012345678901234567890,0.02,42,0.125\n");
+	mlp_buf_reset(&b);
+	free(list.runs[1]->name);
+	list.runs[1]->name = mlp_strdup("tab\there");
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TSV, &o), 0);
+	assert_non_null(strstr(b.buf, "id\tname\texperiment\tstatus\tstarted\tended\tcommit\tparams.lr\tparams.seed\tmetrics.loss\n"));
+	assert_non_null(strstr(b.buf, "\ta,b\t"));	/* no quoting in TSV */
+	assert_non_null(strstr(b.buf, "\ttab here\t"));
+	mlp_buf_release(&b);
+	mlp_run_list_release(&list);
+}
+
+static void test_render_json_list(void **state)
+{
+	struct mlp_run_list list;
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	make_list(&list, "one", "two");
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_JSON, &o), 0);
+	assert_true(b.buf[0] == '[');
+	assert_string_equal(b.buf + b.len - 2, "]\n");
+	assert_non_null(strstr(b.buf, "\"id\":\"aaaaaaaa11111111111111111111111a\""));
+	assert_non_null(strstr(b.buf, "\"params\":{\"lr\":0.01,\"seed\":42}"));
+	assert_non_null(strstr(b.buf,
+		"\"metrics\":{\"loss\":{\"last\":0.125,\"min\":0.125,\"max\":0.125,\"first\":0.125,\"count\":1,\"step\":0}}"));
+	assert_non_null(strstr(b.buf, "\"exit_code\":null"));
+	mlp_buf_reset(&b);
+	list.nr = 0;
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_JSON, &o), 0);
+	assert_string_equal(b.buf, "[]\n");
+	list.nr = 2;
+	mlp_buf_release(&b);
+	mlp_run_list_release(&list);
+}
+
+static void test_render_show(void **state)
+{
+	struct mlp_run *run = list_run("aaaaaaaa11111111111111111111111a", "brave-otter", "0.01", 0.5, NOW - 3000);
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	run->has_exit_code = 1;
+	run->exit_code = 3;
+	run->status = MLP_STATUS_FAILED;
+	assert_int_equal(mlp_render_show(&b, run, MLP_FMT_TEXT, &o), 0);
+	assert_non_null(strstr(b.buf, "run aaaaaaaa11111111111111111111111a\n"));
+	assert_non_null(strstr(b.buf, "name:       brave-otter\n"));
+	assert_non_null(strstr(b.buf, "status:     failed (exit 3)\n"));
+	assert_non_null(strstr(b.buf, "\nparams:\n  lr    0.01\n  seed  42\n"));
+	assert_non_null(strstr(b.buf, "\nmetrics:\n"));
+	assert_null(strchr(b.buf, '\033'));
+	mlp_buf_reset(&b);
+	assert_int_equal(mlp_render_show(&b, run, MLP_FMT_JSON, &o), 0);
+	assert_non_null(strstr(b.buf, "\"exit_code\":3"));
+	assert_non_null(strstr(b.buf, "\"logs_tail\":{\"stdout\":null,\"stderr\":null}"));
+	mlp_buf_release(&b);
+	mlp_run_free(run);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_str_escapes),
+		cmocka_unit_test(test_json_str_utf8),
+		cmocka_unit_test(test_json_str_len),
+		cmocka_unit_test(test_json_double),
+		cmocka_unit_test(test_json_double_roundtrip),
+		cmocka_unit_test(test_json_value),
+		cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_format_age),
+		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_render_table),
+		cmocka_unit_test(test_render_table_same_params),
+		cmocka_unit_test(test_render_csv),
+		cmocka_unit_test(test_render_json_list),
+		cmocka_unit_test(test_render_show),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
