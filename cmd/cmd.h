@@ -63,6 +63,18 @@ void mlp_strlist_free(struct mlp_strlist *l);
 /* Resolves a <run> argument to an id; prints the error and returns -1. */
 int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1]);
 void write_stdout(const struct mlp_buf *b);
+/* The width of the terminal on stdout, or 0 when it is not one. */
+size_t term_width(void);
+/* A query that does not parse: the expression with a caret, exit 129. */
+__attribute__((noreturn)) void die_query(const char *expr);
+/* A run by id prefix, name or revision (+ pick); exits 1 when none. */
+struct mlp_run *select_run(struct mlp_ctx *ctx, const struct mlp_run_list *all, const char *spec,
+			   const char *pick);
+/* The run of a commit chosen by `pick`, or NULL. */
+struct mlp_run *pick_from_commit(const struct mlp_run_list *all, const char *commit, const char *tree,
+				 const char *pick, const struct mlp_run *except, int clean_first);
+/* Splits "a,b,c" (each list item may hold several). */
+void split_columns(struct mlp_strlist *out, const struct mlp_strlist *in, char ***owned, size_t *nowned);
 
 int cmd_init(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx);
@@ -72,6 +84,9 @@ int cmd_show(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_rm(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_cat(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx);
 
 #endif

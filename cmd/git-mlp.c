@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, NEED_REPO, "List runs" },
 	{ "show", cmd_show, NEED_REPO, "Show one run" },
 	{ "rm", cmd_rm, NEED_REPO, "Delete runs" },
+	{ "diff", cmd_diff, NEED_REPO, "Compare two runs: params and metrics" },
+	{ "compare", cmd_compare, NEED_REPO, "Compare several runs side by side" },
 	{ "cat", cmd_cat, 0, "Decode a stored record to JSON" },
 	{ "fsck", cmd_fsck, NEED_REPO | NO_RECOVER, "Check runs; finish crashed live runs" },
 	{ "help", cmd_help, 0, "Show the manual" },

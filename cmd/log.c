@@ -53,6 +53,11 @@ int cmd_log(int argc, const char **argv, struct mlp_ctx *ctx)
 	};
 	int is_metric, is_tag, ret = 0;
 
+	/* `git mlp log [<range>]` is the history; `log metric|param|tag` logs values */
+	if (argc < 2 || (strcmp(argv[1], "metric") && strcmp(argv[1], "param") &&
+			 strcmp(argv[1], "tag") && strcmp(argv[1], "artifact") && strcmp(argv[1], "-h")))
+		return cmd_log_history(argc, argv, ctx);
+
 	argc = mlp_parse_options(argc, argv, opts, log_usage, 0);
 	has_step = step != LLONG_MIN;
 	if (argc < 2)

@@ -11,7 +11,7 @@ int cmd_show(int argc, const char **argv, struct mlp_ctx *ctx)
 	char id[MLP_ID_HEXSZ + 1];
 	struct mlp_run *run = NULL;
 	struct mlp_buf out = MLP_BUF_INIT;
-	struct mlp_render_opts ro = { ctx->color, mlp_now_ms(), NULL };
+	struct mlp_render_opts ro = { ctx->color, mlp_now_ms(), NULL, NULL, 0, 0 };
 	char host[256] = "";
 	struct mlp_option opts[] = {
 		OPT_STRING(0, "format", &fmt_name, "fmt", "text or json"),

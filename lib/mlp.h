@@ -269,6 +269,26 @@ int mlp_config_get_bool(struct mlp_repo *repo, const char *key, int *out, int df
 /* Every value of a multi-valued key; free each and the array. */
 int mlp_config_get_all(struct mlp_repo *repo, const char *key, char ***out, size_t *n);
 
+/* A revision (e.g. "HEAD~2", "main") to its commit and tree ids. */
+int mlp_repo_resolve_commit(struct mlp_repo *repo, const char *rev, char commit[MLP_OID_HEXSZ + 1],
+			    char tree[MLP_OID_HEXSZ + 1]);
+
+struct mlp_commit_info {
+	char id[MLP_OID_HEXSZ + 1];
+	char *subject;
+	char *author;
+	int64_t time;	/* seconds */
+	char parent[MLP_OID_HEXSZ + 1];	/* first parent, "" for a root */
+};
+/*
+ * Commits of a revision range ("A..B", "A...B" or one revision), newest
+ * first (topological), at most `max` (0: no limit).  Free with
+ * mlp_commit_infos_free().
+ */
+int mlp_repo_log(struct mlp_commit_info **out, size_t *n, struct mlp_repo *repo,
+		 const char *range, size_t max);
+void mlp_commit_infos_free(struct mlp_commit_info *c, size_t n);
+
 /* HEAD: *base is "" on an unborn branch; *branch is NULL when detached. */
 int mlp_repo_head(struct mlp_repo *repo, char base[MLP_OID_HEXSZ + 1], char **branch);
 
@@ -438,13 +458,16 @@ int64_t mlp_pid_start_time(long pid);
 
 /* ---- rendering ----------------------------------------------------------- */
 
-enum mlp_format { MLP_FMT_TABLE, MLP_FMT_JSON, MLP_FMT_CSV, MLP_FMT_TSV, MLP_FMT_TEXT };
+enum mlp_format { MLP_FMT_TABLE, MLP_FMT_JSON, MLP_FMT_CSV, MLP_FMT_TSV, MLP_FMT_TEXT, MLP_FMT_MD };
 int mlp_format_parse(enum mlp_format *out, const char *s);
 
 struct mlp_render_opts {
 	int color;
 	int64_t now_ms;
 	const char *host;	/* this machine: other hosts' running runs say so */
+	const char *const *columns;	/* keys of extra columns, or NULL: the default set */
+	size_t ncolumns;
+	size_t width;		/* fit tables to this many columns; 0: no limit */
 };
 
 void mlp_json_str(struct mlp_buf *b, const char *s, size_t len);
@@ -456,9 +479,58 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 		    enum mlp_format fmt, const struct mlp_render_opts *o);
 int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		    enum mlp_format fmt, const struct mlp_render_opts *o);
+/* A table of text cells (row-major; row 0 is the header). */
+struct mlp_table {
+	size_t cols, nr, alloc;
+	void *cells;
+	int *right;	/* per column: align right */
+	size_t keep;	/* columns never dropped when fitting the width */
+};
+void mlp_table_init(struct mlp_table *t, size_t cols);
+/* Appends the next cell; `color` is an escape sequence or NULL. */
+void mlp_table_add(struct mlp_table *t, const char *text, const char *color);
+void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_format fmt,
+		     int color, size_t width);
+void mlp_table_release(struct mlp_table *t);
+const char *mlp_table_text(const struct mlp_table *t, size_t i);
+/* "%.4g", "nan" */
+void mlp_format_number(struct mlp_buf *b, double d);
+
 /* Unicode block sparkline of up to `width` cells. */
 void mlp_sparkline(struct mlp_buf *b, const double *v, size_t n, size_t width);
 /* "3s", "5m", "2h", "4d" */
 void mlp_format_age(struct mlp_buf *b, int64_t ms);
+
+/* ---- comparing runs (compare.c) ------------------------------------------ */
+
+enum mlp_goal { MLP_GOAL_NONE = 0, MLP_GOAL_MIN, MLP_GOAL_MAX };
+
+/* mlp.metric.<key>.goal, else a guess from the name (loss -> min, acc -> max). */
+enum mlp_goal mlp_metric_goal(struct mlp_repo *repo, const char *key);
+
+struct mlp_diff_opts {
+	int all;		/* unchanged rows too */
+	int color;
+	struct mlp_repo *repo;	/* for goals from config; may be NULL */
+};
+
+/* Two runs side by side: params that changed, metrics with change and mark.
+ * *worse counts goal metrics that got worse by more than `threshold`
+ * (relative, e.g. 0.01 = 1%). */
+int mlp_render_diff(struct mlp_buf *b, const struct mlp_run *a, const struct mlp_run *bb,
+		    enum mlp_format fmt, const struct mlp_diff_opts *o, double threshold,
+		    int *worse);
+/* N runs side by side, the best value of each metric marked. */
+int mlp_render_compare(struct mlp_buf *b, const struct mlp_run_list *runs,
+		       enum mlp_format fmt, const struct mlp_diff_opts *o);
+
+/*
+ * Picks one run of `list` by `how`: "newest" (default, finished runs
+ * first), "oldest", "max <key>" or "min <key>" (query-language keys).
+ * NULL when the list has none.
+ */
+int mlp_run_pick(struct mlp_run **out, const struct mlp_run_list *list, const char *how);
+
+#include "query.h"
 
 #endif

@@ -14,7 +14,7 @@ int mlp_format_parse(enum mlp_format *out, const char *s)
 {
 	static const struct { const char *name; enum mlp_format f; } fmts[] = {
 		{ "table", MLP_FMT_TABLE }, { "json", MLP_FMT_JSON }, { "csv", MLP_FMT_CSV },
-		{ "tsv", MLP_FMT_TSV }, { "text", MLP_FMT_TEXT },
+		{ "tsv", MLP_FMT_TSV }, { "text", MLP_FMT_TEXT }, { "md", MLP_FMT_MD },
 	};
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
 		if (!strcmp(s, fmts[i].name)) {
@@ -318,23 +318,159 @@ static void status_text(struct mlp_buf *b, const struct mlp_run *r, const struct
 
 /* ---- lists ------------------------------------------------------------------- */
 
-struct table {
-	size_t cols, rows;
-	char **cell;	/* rows x cols, row 0 is the header */
-	int *right;	/* numeric columns align right */
+/*
+ * A table of strings, the one shape every list-like output takes: text
+ * (aligned, fitted to the terminal), Markdown, CSV and TSV come from it.
+ */
+struct cell {
+	char *text;
+	const char *color;	/* escape sequence or NULL */
 };
 
-static char **cellp(struct table *t, size_t r, size_t c)
+void mlp_table_init(struct mlp_table *t, size_t cols)
 {
-	return &t->cell[r * t->cols + c];
+	memset(t, 0, sizeof(*t));
+	t->cols = cols;
+	t->right = mlp_calloc(cols ? cols : 1, sizeof(int));
+	t->keep = 0;
 }
 
-static void table_free(struct table *t)
+void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
 {
-	for (size_t i = 0; i < t->rows * t->cols; i++)
-		free(t->cell[i]);
-	free(t->cell);
+	struct cell *c;
+
+	if (t->nr == t->alloc) {
+		t->alloc = t->alloc ? t->alloc * 2 : 64;
+		t->cells = mlp_realloc(t->cells, t->alloc * sizeof(struct cell));
+	}
+	c = &((struct cell *)t->cells)[t->nr++];
+	c->text = mlp_strdup(text ? text : "");
+	c->color = color;
+}
+
+const char *mlp_table_text(const struct mlp_table *t, size_t i)
+{
+	return i < t->nr ? ((const struct cell *)t->cells)[i].text : "";
+}
+
+void mlp_table_release(struct mlp_table *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		free(((struct cell *)t->cells)[i].text);
+	free(t->cells);
 	free(t->right);
+	memset(t, 0, sizeof(*t));
+}
+
+static size_t display_width(const char *s);
+static void pad(struct mlp_buf *b, const char *s, size_t width, int right);
+
+static void csv_field(struct mlp_buf *b, const char *s, int tsv)
+{
+	if (tsv) {
+		for (; *s; s++)
+			mlp_buf_addch(b, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
+		return;
+	}
+	if (!strpbrk(s, ",\"\n\r")) {
+		mlp_buf_adds(b, s);
+		return;
+	}
+	mlp_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			mlp_buf_addch(b, '"');
+		mlp_buf_addch(b, *s);
+	}
+	mlp_buf_addch(b, '"');
+}
+
+static void md_cell(struct mlp_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			mlp_buf_adds(b, "\\|");
+		else if (*s == '\n' || *s == '\r')
+			mlp_buf_addch(b, ' ');
+		else
+			mlp_buf_addch(b, *s);
+	}
+}
+
+void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_format fmt,
+		     int color, size_t width)
+{
+	const struct cell *cells = t->cells;
+	size_t rows = t->cols ? t->nr / t->cols : 0, shown = t->cols;
+
+	if (fmt == MLP_FMT_CSV || fmt == MLP_FMT_TSV) {
+		for (size_t r = 0; r < rows; r++) {
+			for (size_t c = 0; c < t->cols; c++) {
+				if (c)
+					mlp_buf_addch(b, fmt == MLP_FMT_TSV ? '\t' : ',');
+				csv_field(b, cells[r * t->cols + c].text, fmt == MLP_FMT_TSV);
+			}
+			mlp_buf_addch(b, '\n');
+		}
+		return;
+	}
+	if (fmt == MLP_FMT_MD) {
+		for (size_t r = 0; r < rows; r++) {
+			mlp_buf_adds(b, "|");
+			for (size_t c = 0; c < t->cols; c++) {
+				mlp_buf_addch(b, ' ');
+				md_cell(b, cells[r * t->cols + c].text);
+				mlp_buf_adds(b, " |");
+			}
+			mlp_buf_addch(b, '\n');
+			if (r == 0) {
+				mlp_buf_adds(b, "|");
+				for (size_t c = 0; c < t->cols; c++)
+					mlp_buf_adds(b, t->right[c] ? " ---: |" : " --- |");
+				mlp_buf_addch(b, '\n');
+			}
+		}
+		return;
+	}
+	size_t *w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t));
+	for (size_t r = 0; r < rows; r++)
+		for (size_t c = 0; c < t->cols; c++) {
+			size_t x = display_width(cells[r * t->cols + c].text);
+			if (x > w[c])
+				w[c] = x;
+		}
+	if (width) {
+		/* drop columns from the right, never the first `keep` */
+		size_t total = 0;
+		for (size_t c = 0; c < t->cols; c++)
+			total += w[c] + (c ? 2 : 0);
+		while (total > width && shown > (t->keep ? t->keep : 1)) {
+			shown--;
+			total -= w[shown] + 2;
+		}
+	}
+	for (size_t r = 0; r < rows; r++) {
+		for (size_t c = 0; c < shown; c++) {
+			const struct cell *cl = &cells[r * t->cols + c];
+			const char *col = color ? (r == 0 ? "\033[1m" : cl->color) : NULL;
+			int last = c + 1 == shown;
+			if (col)
+				mlp_buf_adds(b, col);
+			if (last && !t->right[c])
+				mlp_buf_adds(b, cl->text);
+			else
+				pad(b, cl->text, w[c], t->right[c]);
+			if (col)
+				mlp_buf_adds(b, "\033[m");
+			if (!last)
+				mlp_buf_adds(b, "  ");
+		}
+		mlp_buf_addch(b, '\n');
+	}
+	if (shown < t->cols)
+		mlp_buf_addf(b, "(%zu more column%s not shown: widen the terminal, or use --columns or --format)\n",
+			     t->cols - shown, t->cols - shown == 1 ? "" : "s");
+	free(w);
 }
 
 /* Keys of params whose values are not the same in every listed run. */
@@ -362,6 +498,15 @@ static void differing_params(const struct mlp_run_list *list, struct mlp_map *ke
 	mlp_map_clear(&all);
 }
 
+static void all_params(const struct mlp_run_list *list, struct mlp_map *keys)
+{
+	for (size_t i = 0; i < list->nr; i++)
+		for (size_t j = 0; j < list->runs[i]->params.nr; j++) {
+			struct mlp_value nil = { 0 };
+			mlp_map_set(keys, list->runs[i]->params.items[j].key, &nil);
+		}
+}
+
 static void metric_keys(const struct mlp_run_list *list, struct mlp_map *keys)
 {
 	for (size_t i = 0; i < list->nr; i++)
@@ -371,34 +516,12 @@ static void metric_keys(const struct mlp_run_list *list, struct mlp_map *keys)
 		}
 }
 
-static char *fmt_number(double d)
+void mlp_format_number(struct mlp_buf *b, double d)
 {
-	struct mlp_buf b = MLP_BUF_INIT;
 	if (isnan(d))
-		mlp_buf_adds(&b, "nan");
+		mlp_buf_adds(b, "nan");
 	else
-		mlp_buf_addf(&b, "%.4g", d);
-	return mlp_buf_detach(&b, NULL);
-}
-
-static void csv_field(struct mlp_buf *b, const char *s, int tsv)
-{
-	if (tsv) {
-		for (; *s; s++)
-			mlp_buf_addch(b, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
-		return;
-	}
-	if (!strpbrk(s, ",\"\n\r")) {
-		mlp_buf_adds(b, s);
-		return;
-	}
-	mlp_buf_addch(b, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			mlp_buf_addch(b, '"');
-		mlp_buf_addch(b, *s);
-	}
-	mlp_buf_addch(b, '"');
+		mlp_buf_addf(b, "%.4g", d);
 }
 
 static void iso_time(struct mlp_buf *b, int64_t ms)
@@ -412,11 +535,38 @@ static void iso_time(struct mlp_buf *b, int64_t ms)
 	mlp_buf_adds(b, tmp);
 }
 
+/* A value as a cell: exact for machine formats, short for people. */
+static void value_cell(struct mlp_buf *f, const struct mlp_value *v, int exact)
+{
+	if (v->type == MLP_FLOAT)
+		exact ? mlp_json_double(f, v->u.f) : mlp_format_number(f, v->u.f);
+	else
+		mlp_value_format(f, v);
+	if (!exact) {
+		for (size_t x = 0; x < f->len; x++)
+			if (f->buf[x] == '\n' || f->buf[x] == '\t' || f->buf[x] == '\r')
+				f->buf[x] = ' ';
+		if (f->len > 40) {
+			f->len = 37;
+			mlp_buf_adds(f, "...");
+		}
+	}
+}
+
+static void add_header(struct mlp_table *t, const char *prefix, const char *key)
+{
+	struct mlp_buf h = MLP_BUF_INIT;
+	mlp_buf_addf(&h, "%s%s", prefix, key);
+	mlp_table_add(t, h.buf, NULL);
+	mlp_buf_release(&h);
+}
+
 int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 		    enum mlp_format fmt, const struct mlp_render_opts *o)
 {
 	struct mlp_map pkeys = MLP_MAP_INIT, mkeys = MLP_MAP_INIT;
-	struct table t = { 0 };
+	struct mlp_table t;
+	int machine = fmt == MLP_FMT_CSV || fmt == MLP_FMT_TSV;
 	size_t fixed;
 
 	if (fmt == MLP_FMT_JSON) {
@@ -431,180 +581,113 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 	}
 	if (fmt == MLP_FMT_TEXT)
 		fmt = MLP_FMT_TABLE;
-	if (fmt == MLP_FMT_TABLE) {
-		if (list->nr > 1)
+	if (!o->columns) {
+		if (machine)
+			all_params(list, &pkeys);
+		else if (list->nr > 1)
 			differing_params(list, &pkeys);
-	} else {
-		/* machine formats carry every param */
-		for (size_t i = 0; i < list->nr; i++)
-			for (size_t j = 0; j < list->runs[i]->params.nr; j++) {
-				struct mlp_value nil = { 0 };
-				mlp_map_set(&pkeys, list->runs[i]->params.items[j].key, &nil);
-			}
+		metric_keys(list, &mkeys);
 	}
-	metric_keys(list, &mkeys);
-
-	if (fmt == MLP_FMT_CSV || fmt == MLP_FMT_TSV) {
-		int tsv = fmt == MLP_FMT_TSV;
-		char sep = tsv ? '\t' : ',';
-		mlp_buf_adds(b, "id,name,experiment,status,started,ended,commit");
-		if (tsv)
-			for (size_t i = b->len - strlen("id,name,experiment,status,started,ended,commit"); i < b->len; i++)
-				if (b->buf[i] == ',')
-					b->buf[i] = '\t';
-		for (size_t k = 0; k < pkeys.nr; k++) {
-			struct mlp_buf h = MLP_BUF_INIT;
-			mlp_buf_addf(&h, "params.%s", pkeys.items[k].key);
-			mlp_buf_addch(b, sep);
-			csv_field(b, h.buf, tsv);
-			mlp_buf_release(&h);
-		}
-		for (size_t k = 0; k < mkeys.nr; k++) {
-			struct mlp_buf h = MLP_BUF_INIT;
-			mlp_buf_addf(&h, "metrics.%s", mkeys.items[k].key);
-			mlp_buf_addch(b, sep);
-			csv_field(b, h.buf, tsv);
-			mlp_buf_release(&h);
-		}
-		mlp_buf_addch(b, '\n');
-		for (size_t i = 0; i < list->nr; i++) {
-			const struct mlp_run *r = list->runs[i];
-			struct mlp_buf f = MLP_BUF_INIT;
-			csv_field(b, r->id, tsv);
-			mlp_buf_addch(b, sep);
-			csv_field(b, r->name ? r->name : "", tsv);
-			mlp_buf_addch(b, sep);
-			csv_field(b, r->experiment ? r->experiment : "", tsv);
-			mlp_buf_addch(b, sep);
-			mlp_buf_adds(b, mlp_status_name(r->status));
-			mlp_buf_addch(b, sep);
-			iso_time(b, r->started);
-			mlp_buf_addch(b, sep);
-			if (r->ended)
-				iso_time(b, r->ended);
-			mlp_buf_addch(b, sep);
-			mlp_buf_adds(b, r->base);
-			for (size_t k = 0; k < pkeys.nr; k++) {
-				const struct mlp_value *v = mlp_map_get(&r->params, pkeys.items[k].key);
-				mlp_buf_addch(b, sep);
-				if (v) {
-					mlp_buf_reset(&f);
-					if (v->type == MLP_FLOAT)
-						mlp_json_double(&f, v->u.f);
-					else
-						mlp_value_format(&f, v);
-					csv_field(b, f.buf ? f.buf : "", tsv);
-				}
-			}
-			for (size_t k = 0; k < mkeys.nr; k++) {
-				const struct mlp_summary *s = mlp_run_summary(r, mkeys.items[k].key);
-				mlp_buf_addch(b, sep);
-				if (s)
-					mlp_json_double(b, s->last);
-			}
-			mlp_buf_addch(b, '\n');
-			mlp_buf_release(&f);
-		}
-		mlp_map_clear(&pkeys);
-		mlp_map_clear(&mkeys);
-		return 0;
-	}
-
-	fixed = 5;
-	t.cols = fixed + pkeys.nr + mkeys.nr;
-	t.rows = list->nr + 1;
-	t.cell = mlp_calloc(t.cols * t.rows, sizeof(char *));
-	t.right = mlp_calloc(t.cols, sizeof(int));
-	{
-		static const char *const hdr[] = { "ID", "NAME", "STATUS", "AGE", "COMMIT" };
+	if (machine) {
+		static const char *const hdr[] = { "id", "name", "experiment", "status", "started", "ended", "commit" };
+		fixed = 7;
+		mlp_table_init(&t, fixed + (o->columns ? o->ncolumns : pkeys.nr + mkeys.nr));
 		for (size_t c = 0; c < fixed; c++)
-			*cellp(&t, 0, c) = mlp_strdup(hdr[c]);
+			mlp_table_add(&t, hdr[c], NULL);
+	} else {
+		static const char *const hdr[] = { "ID", "NAME", "STATUS", "AGE", "COMMIT" };
+		fixed = 5;
+		mlp_table_init(&t, fixed + (o->columns ? o->ncolumns : pkeys.nr + mkeys.nr));
+		for (size_t c = 0; c < fixed; c++)
+			mlp_table_add(&t, hdr[c], NULL);
 		t.right[3] = 1;
-		for (size_t k = 0; k < pkeys.nr; k++) {
-			struct mlp_buf h = MLP_BUF_INIT;
-			mlp_buf_addf(&h, "params.%s", pkeys.items[k].key);
-			*cellp(&t, 0, fixed + k) = mlp_buf_detach(&h, NULL);
-		}
+		t.keep = 3;
+	}
+	if (o->columns) {
+		for (size_t k = 0; k < o->ncolumns; k++)
+			mlp_table_add(&t, o->columns[k], NULL);
+	} else {
+		for (size_t k = 0; k < pkeys.nr; k++)
+			add_header(&t, "params.", pkeys.items[k].key);
 		for (size_t k = 0; k < mkeys.nr; k++) {
-			*cellp(&t, 0, fixed + pkeys.nr + k) = mlp_strdup(mkeys.items[k].key);
+			if (machine)
+				add_header(&t, "metrics.", mkeys.items[k].key);
+			else
+				mlp_table_add(&t, mkeys.items[k].key, NULL);
 			t.right[fixed + pkeys.nr + k] = 1;
 		}
 	}
 	for (size_t i = 0; i < list->nr; i++) {
 		const struct mlp_run *r = list->runs[i];
 		struct mlp_buf f = MLP_BUF_INIT;
-		size_t row = i + 1;
 
-		*cellp(&t, row, 0) = mlp_strndup(r->id, 8);
-		*cellp(&t, row, 1) = mlp_strdup(r->name ? r->name : "-");
-		status_text(&f, r, o);
-		*cellp(&t, row, 2) = mlp_buf_detach(&f, NULL);
-		mlp_format_age(&f, o->now_ms - r->started);
-		*cellp(&t, row, 3) = mlp_buf_detach(&f, NULL);
-		if (r->base[0])
-			mlp_buf_add(&f, r->base, 7);
-		else
-			mlp_buf_adds(&f, "-");
-		if (r->dirty)
-			mlp_buf_addch(&f, '+');
-		*cellp(&t, row, 4) = mlp_buf_detach(&f, NULL);
-		for (size_t k = 0; k < pkeys.nr; k++) {
-			const struct mlp_value *v = mlp_map_get(&r->params, pkeys.items[k].key);
-			if (v) {
-				mlp_value_format(&f, v);
-				/* a table cell is one short line */
-				for (size_t x = 0; x < f.len; x++)
-					if (f.buf[x] == '\n' || f.buf[x] == '\t' || f.buf[x] == '\r')
-						f.buf[x] = ' ';
-				if (f.len > 40) {
-					f.len = 37;
-					mlp_buf_adds(&f, "...");
-				}
-			} else {
+		if (machine) {
+			mlp_table_add(&t, r->id, NULL);
+			mlp_table_add(&t, r->name, NULL);
+			mlp_table_add(&t, r->experiment, NULL);
+			mlp_table_add(&t, mlp_status_name(r->status), NULL);
+			iso_time(&f, r->started);
+			mlp_table_add(&t, f.buf, NULL);
+			mlp_buf_reset(&f);
+			if (r->ended)
+				iso_time(&f, r->ended);
+			mlp_table_add(&t, f.buf ? f.buf : "", NULL);
+			mlp_table_add(&t, r->base, NULL);
+		} else {
+			mlp_buf_add(&f, r->id, 8);
+			mlp_table_add(&t, f.buf, "\033[33m");
+			mlp_table_add(&t, r->name ? r->name : "-", NULL);
+			mlp_buf_reset(&f);
+			status_text(&f, r, o);
+			mlp_table_add(&t, f.buf, status_color(r->status));
+			mlp_buf_reset(&f);
+			mlp_format_age(&f, o->now_ms - r->started);
+			mlp_table_add(&t, f.buf, NULL);
+			mlp_buf_reset(&f);
+			if (r->base[0])
+				mlp_buf_add(&f, r->base, 7);
+			else
 				mlp_buf_adds(&f, "-");
+			if (r->dirty)
+				mlp_buf_addch(&f, '+');
+			mlp_table_add(&t, f.buf, NULL);
+		}
+		if (o->columns) {
+			for (size_t k = 0; k < o->ncolumns; k++) {
+				struct mlp_value v;
+				int found = 0;
+				mlp_buf_reset(&f);
+				if (mlp_run_field(r, o->columns[k], &v, &found) == 0 && found)
+					value_cell(&f, &v, machine);
+				else if (!machine)
+					mlp_buf_adds(&f, "-");
+				mlp_value_clear(&v);
+				mlp_table_add(&t, f.buf ? f.buf : "", NULL);
 			}
-			*cellp(&t, row, fixed + k) = mlp_buf_detach(&f, NULL);
+		} else {
+			for (size_t k = 0; k < pkeys.nr; k++) {
+				const struct mlp_value *v = mlp_map_get(&r->params, pkeys.items[k].key);
+				mlp_buf_reset(&f);
+				if (v)
+					value_cell(&f, v, machine);
+				else if (!machine)
+					mlp_buf_adds(&f, "-");
+				mlp_table_add(&t, f.buf ? f.buf : "", NULL);
+			}
+			for (size_t k = 0; k < mkeys.nr; k++) {
+				const struct mlp_summary *sm = mlp_run_summary(r, mkeys.items[k].key);
+				mlp_buf_reset(&f);
+				if (sm)
+					machine ? mlp_json_double(&f, sm->last) : mlp_format_number(&f, sm->last);
+				else if (!machine)
+					mlp_buf_adds(&f, "-");
+				mlp_table_add(&t, f.buf ? f.buf : "", NULL);
+			}
 		}
-		for (size_t k = 0; k < mkeys.nr; k++) {
-			const struct mlp_summary *s = mlp_run_summary(r, mkeys.items[k].key);
-			*cellp(&t, row, fixed + pkeys.nr + k) = s ? fmt_number(s->last) : mlp_strdup("-");
-		}
+		mlp_buf_release(&f);
 	}
-	{
-		size_t *w = mlp_calloc(t.cols, sizeof(size_t));
-		for (size_t r = 0; r < t.rows; r++)
-			for (size_t c = 0; c < t.cols; c++) {
-				size_t x = display_width(*cellp(&t, r, c));
-				if (x > w[c])
-					w[c] = x;
-			}
-		for (size_t r = 0; r < t.rows; r++) {
-			for (size_t c = 0; c < t.cols; c++) {
-				const char *s = *cellp(&t, r, c);
-				int last = c + 1 == t.cols;
-				const char *color = NULL;
-				if (o->color && r == 0)
-					color = "\033[1m";
-				else if (o->color && c == 2)
-					color = status_color(list->runs[r - 1]->status);
-				else if (o->color && c == 0)
-					color = "\033[33m";
-				if (color)
-					mlp_buf_adds(b, color);
-				if (last && !t.right[c])
-					mlp_buf_adds(b, s);
-				else
-					pad(b, s, w[c], t.right[c]);
-				if (color)
-					mlp_buf_adds(b, "\033[m");
-				if (!last)
-					mlp_buf_adds(b, "  ");
-			}
-			mlp_buf_addch(b, '\n');
-		}
-		free(w);
-	}
-	table_free(&t);
+	mlp_table_print(b, &t, fmt, o->color, o->width);
+	mlp_table_release(&t);
 	mlp_map_clear(&pkeys);
 	mlp_map_clear(&mkeys);
 	return 0;

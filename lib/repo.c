@@ -471,3 +471,87 @@ int mlp_config_get_all(struct mlp_repo *repo, const char *key, char ***out, size
 	free(k);
 	return 0;
 }
+
+int mlp_repo_resolve_commit(struct mlp_repo *repo, const char *rev, char commit[MLP_OID_HEXSZ + 1],
+			    char tree[MLP_OID_HEXSZ + 1])
+{
+	git_object *obj = NULL;
+	git_commit *c = NULL;
+	int err = git_revparse_single(&obj, repo->git, rev);
+
+	if (err == GIT_ENOTFOUND || err == GIT_EAMBIGUOUS || err == GIT_EINVALIDSPEC)
+		return mlp_error_set(MLP_ENOTFOUND, "unknown revision '%s'", rev);
+	if (err < 0)
+		return mlp_git_error(MLP_ERROR, rev);
+	err = git_object_peel((git_object **)&c, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (err < 0)
+		return mlp_error_set(MLP_ENOTFOUND, "'%s' is not a commit", rev);
+	git_oid_tostr(commit, MLP_OID_HEXSZ + 1, git_commit_id(c));
+	git_oid_tostr(tree, MLP_OID_HEXSZ + 1, git_commit_tree_id(c));
+	git_commit_free(c);
+	return 0;
+}
+
+void mlp_commit_infos_free(struct mlp_commit_info *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].subject);
+		free(c[i].author);
+	}
+	free(c);
+}
+
+int mlp_repo_log(struct mlp_commit_info **out, size_t *n, struct mlp_repo *repo,
+		 const char *range, size_t max)
+{
+	git_revwalk *walk = NULL;
+	git_oid oid;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (git_revwalk_new(&walk, repo->git) < 0)
+		return mlp_git_error(MLP_ERROR, "revwalk");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+	if (strstr(range, ".."))
+		err = git_revwalk_push_range(walk, range);
+	else {
+		git_object *obj = NULL;
+		err = git_revparse_single(&obj, repo->git, range);
+		if (!err) {
+			git_object *c = NULL;
+			err = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
+			if (!err)
+				err = git_revwalk_push(walk, git_object_id(c));
+			git_object_free(c);
+		}
+		git_object_free(obj);
+	}
+	if (err == GIT_EUNBORNBRANCH || (err == GIT_ENOTFOUND && !strcmp(range, "HEAD"))) {
+		git_revwalk_free(walk);
+		return 0;
+	}
+	if (err < 0) {
+		git_revwalk_free(walk);
+		return mlp_error_set(MLP_ENOTFOUND, "bad revision range '%s'", range);
+	}
+	while ((!max || *n < max) && git_revwalk_next(&oid, walk) == 0) {
+		git_commit *c = NULL;
+		struct mlp_commit_info *ci;
+		if (git_commit_lookup(&c, repo->git, &oid) < 0)
+			break;
+		*out = mlp_realloc(*out, (*n + 1) * sizeof(**out));
+		ci = &(*out)[(*n)++];
+		memset(ci, 0, sizeof(*ci));
+		git_oid_tostr(ci->id, sizeof(ci->id), &oid);
+		ci->subject = mlp_strdup(git_commit_summary(c) ? git_commit_summary(c) : "");
+		ci->author = mlp_strdup(git_commit_author(c)->name);
+		ci->time = (int64_t)git_commit_time(c);
+		if (git_commit_parentcount(c))
+			git_oid_tostr(ci->parent, sizeof(ci->parent), git_commit_parent_id(c, 0));
+		git_commit_free(c);
+	}
+	git_revwalk_free(walk);
+	return 0;
+}

@@ -861,13 +861,24 @@ fail:
 /*
  * Each distinct base is checked once against HEAD: runs share few bases,
  * so this costs a handful of graph walks whatever the number of runs.
+ * A run made on a dirty tree that was then committed as it was belongs to
+ * that commit too: its workspace tree is the commit's tree.  Those trees
+ * are collected from HEAD's history only when such a run exists.
  */
+#define TREE_WALK_LIMIT 10000
+
+static int tree_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
 int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo)
 {
 	git_oid head, base;
 	struct { char hex[MLP_OID_HEXSZ + 1]; int keep; } *seen = NULL;
-	size_t seen_nr = 0, kept = 0;
-	int have_head = !git_reference_name_to_id(&head, repo->git, "HEAD");
+	size_t seen_nr = 0, kept = 0, ntrees = 0;
+	git_oid *trees = NULL;
+	int have_head = !git_reference_name_to_id(&head, repo->git, "HEAD"), trees_done = 0;
 
 	for (size_t i = 0; i < list->nr; i++) {
 		struct mlp_run *run = list->runs[i];
@@ -890,6 +901,28 @@ int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo)
 			}
 			keep = seen[j].keep;
 		}
+		if (!keep && have_head && run->dirty && run->workspace[0]) {
+			git_oid ws;
+			if (!trees_done) {
+				git_revwalk *walk = NULL;
+				git_oid c;
+				trees_done = 1;
+				if (git_revwalk_new(&walk, repo->git) == 0 && git_revwalk_push(walk, &head) == 0) {
+					while (ntrees < TREE_WALK_LIMIT && git_revwalk_next(&c, walk) == 0) {
+						git_commit *commit = NULL;
+						if (git_commit_lookup(&commit, repo->git, &c) < 0)
+							break;
+						trees = mlp_realloc(trees, (ntrees + 1) * sizeof(*trees));
+						git_oid_cpy(&trees[ntrees++], git_commit_tree_id(commit));
+						git_commit_free(commit);
+					}
+					qsort(trees, ntrees, sizeof(*trees), tree_cmp);
+				}
+				git_revwalk_free(walk);
+			}
+			keep = !git_oid_fromstr(&ws, run->workspace) &&
+			       bsearch(&ws, trees, ntrees, sizeof(*trees), tree_cmp) != NULL;
+		}
 		if (keep)
 			list->runs[kept++] = run;
 		else
@@ -897,6 +930,7 @@ int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo)
 	}
 	list->nr = kept;
 	free(seen);
+	free(trees);
 	return 0;
 }
 

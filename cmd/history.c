@@ -1,0 +1,73 @@
+/*
+ * git mlp log [<revision range>]: the commits, each with its runs
+ * underneath, so model quality reads along the code history.
+ */
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const history_usage[] = {
+	"git mlp log [-n <n>] [--all-metrics] [<revision range>]",
+	NULL
+};
+
+int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx)
+{
+	long long max = 0;
+	int all_metrics = 0, err;
+	const char *range = "HEAD";
+	struct mlp_commit_info *log = NULL;
+	size_t n = 0;
+	struct mlp_run_list list = MLP_RUN_LIST_INIT;
+	struct mlp_buf out = MLP_BUF_INIT;
+	const char *yellow = ctx->color ? "\033[33m" : "", *reset = ctx->color ? "\033[m" : "";
+	struct mlp_option opts[] = {
+		OPT_INT('n', "max-count", &max, "n", "show at most n commits"),
+		OPT_BOOL(0, "all-metrics", &all_metrics, "every metric of each run, not only the goal metrics"),
+		OPT_END()
+	};
+
+	argc = mlp_parse_options(argc, argv, opts, history_usage, 0);
+	if (argc > 1)
+		mlp_usage_with_options(history_usage, opts);
+	if (argc == 1)
+		range = argv[0];
+	if (!ctx->repo && (err = mlp_repo_open(&ctx->repo)) < 0)
+		die_lib();
+	if (mlp_repo_log(&log, &n, ctx->repo, range, max > 0 ? (size_t)max : 0) < 0)
+		die_lib();
+	if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
+		die_lib();
+	for (size_t i = 0; i < n; i++) {
+		char date[32];
+		time_t t = (time_t)log[i].time;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		mlp_buf_addf(&out, "%scommit %.7s%s %s %s  (%s)\n", yellow, log[i].id, reset, date,
+			     log[i].subject, log[i].author);
+		for (size_t j = list.nr; j-- > 0;) {	/* oldest run first */
+			const struct mlp_run *r = list.runs[j];
+			size_t shown = 0;
+			if (strcmp(r->base, log[i].id))
+				continue;
+			mlp_buf_addf(&out, "    %.8s %-20s %-9s%s", r->id, r->name ? r->name : "-",
+				     mlp_status_name(r->status), r->dirty ? " dirty" : "");
+			for (size_t k = 0; k < r->summary_nr && shown < 6; k++) {
+				if (!all_metrics && mlp_metric_goal(ctx->repo, r->summary[k].key) == MLP_GOAL_NONE)
+					continue;
+				mlp_buf_addf(&out, " %s=", r->summary[k].key);
+				mlp_format_number(&out, r->summary[k].last);
+				shown++;
+			}
+			mlp_buf_addch(&out, '\n');
+		}
+	}
+	write_stdout(&out);
+	mlp_buf_release(&out);
+	mlp_run_list_release(&list);
+	mlp_commit_infos_free(log, n);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * The terminal: its width, for tables that fit it.
+ */
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+size_t term_width(void)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (!isatty(1))
+		return 0;
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols && atoi(cols) > 0)
+		return (size_t)atoi(cols);
+	return 80;
+}
+
+void die_query(const char *expr)
+{
+	size_t col = mlp_query_error_column();
+
+	fprintf(stderr, "error: %s\n", mlp_error_message());
+	fprintf(stderr, "    %s\n    %*s^\n", expr, (int)col, "");
+	exit(129);
+}

@@ -1,0 +1,68 @@
+/*
+ * Writing blobs into a git packfile directly (pack v2 + index v2).
+ *
+ * Why not libgit2: its loose backend deflates at ~45 MB/s (and writes
+ * corrupt objects when asked for level 0), and git_odb_write_pack re-hashes
+ * every object with SHA-1DC while indexing.  Here each object is a zlib
+ * stream of "stored" blocks (level 0) unless the caller asks for level 1,
+ * its id and CRC are computed as it is written, and the index is written
+ * from those.  The pack only becomes visible to git (renamed into
+ * objects/pack/) in mlp_pack_finish(); until then nothing refers to it.
+ *
+ * The object count sits in the pack header, which the trailer checksum
+ * covers, and is only known at the end: mlp_pack_finish() patches the
+ * header and hashes the file once more.
+ */
+#ifndef MLP_PACK_H
+#define MLP_PACK_H
+
+#include "mlp.h"
+#include "sha1.h"
+
+struct mlp_pack_entry {
+	unsigned char oid[20];
+	uint32_t crc;
+	uint64_t offset;
+};
+
+struct mlp_pack {
+	int fd;
+	char *dir;		/* objects/pack */
+	char *tmp_path;
+	uint64_t size;		/* bytes written */
+	struct mlp_pack_entry *entries;
+	size_t nr, alloc;
+	unsigned char *zbuf;	/* deflate output */
+};
+
+/* Starts a temporary pack in <objects_dir>/pack. */
+int mlp_pack_open(struct mlp_pack **out, const char *objects_dir);
+
+/*
+ * Appends one blob.  `oid` is its id (mlp_sha1_blob()), computed by the
+ * caller, possibly on another thread while this writes.  `level` 0 stores,
+ * 1..9 deflates.  `adler` is the zlib Adler-32 of the data when level is 0
+ * (the caller may compute it elsewhere too); ignored otherwise.
+ * mlp_pack_write_blob_begin/end split the job so that the id can arrive
+ * after the bytes have been written.
+ */
+int mlp_pack_write_blob_begin(struct mlp_pack *p, const void *data, size_t len,
+			      int level, uint64_t *start, uint32_t *crc);
+int mlp_pack_write_blob_end(struct mlp_pack *p, uint64_t start, uint32_t crc,
+			    uint32_t adler, int level, const unsigned char oid[20]);
+/* Forgets the last object written (it existed already): truncates. */
+int mlp_pack_drop_from(struct mlp_pack *p, uint64_t start);
+
+/* Objects in the pack so far. */
+size_t mlp_pack_count(const struct mlp_pack *p);
+
+/*
+ * Completes the pack (header, trailer, index) and moves it into place;
+ * with no objects the temporary file is removed.  The object is freed.
+ * `name_out` (may be NULL) receives the pack's checksum in hex.
+ */
+int mlp_pack_finish(struct mlp_pack *p, char name_out[41]);
+/* Removes the temporary pack and frees the object (NULL-safe). */
+void mlp_pack_abort(struct mlp_pack *p);
+
+#endif
