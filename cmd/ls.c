@@ -104,17 +104,19 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 		mlp_value_clear(&v);
 		mlp_run_free(probe);
 	}
-	if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
-		die_lib();
-	if (!all && mlp_run_list_scope_head(&list, ctx->repo) < 0)
-		die_lib();
+	{
+		/* without filters or sorting, only the runs shown are decoded */
+		struct mlp_select sel = { !all, 0, q };
+		if (!sort.nr && !experiment && !branch && limit >= 0)
+			sel.limit = (size_t)limit;
+		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)
+			die_lib();
+	}
 	mlp_run_list_refresh_live(&list, ctx->repo);
 	if (experiment)
 		keep_if(&list, in_experiment, experiment);
 	if (branch)
 		keep_if(&list, on_branch, branch);
-	if (q && mlp_run_list_filter(&list, q) < 0)
-		die_lib();
 	if (sort.nr && mlp_run_list_sort(&list, sort.items, sort.nr) < 0) {
 		error("%s", mlp_error_message());
 		mlp_usage_with_options(ls_usage, opts);

@@ -1,52 +1,68 @@
 /*
- * The index cache, <commondir>/mlp/index: one row per run ref holding the
- * ref's commit id and the raw bytes of run.mp, params.mp and summary.mp.
+ * The index cache, <commondir>/mlp/index: one row per run ref, with the
+ * ref's commit id, what listing needs to scope and order runs (start time,
+ * base commit, workspace tree, status), and the raw bytes of run.mp,
+ * params.mp and summary.mp.
  *
  * Listing runs from git costs a ref read, a commit, a tree and three zlib
- * inflates per run; from the index it costs one file read and the
- * decoding.  Rows are trusted only while their commit id equals the ref's
- * (checked on every read), and their bytes are decoded with the same
- * bounded decoders as objects from git, so a stale, truncated or hostile
- * index costs a rebuild, never a wrong answer.  Deleting it loses nothing.
+ * inflates per run; from the index it costs a mapping of one file and the
+ * decoding of the runs actually shown.  The file carries a signature of
+ * the run refs (packed-refs and the loose refs under refs/mlp/runs: names,
+ * sizes, times, inodes); while it matches, the rows are the refs and no
+ * ref is read at all.  Otherwise every ref is read, rows whose commit id
+ * still matches are kept and the rest come from git.  Rows are decoded
+ * with the same bounded decoders as objects from git and every offset is
+ * checked against the file size, so a stale, truncated or hostile index
+ * costs a rebuild, never a wrong answer.  Deleting it loses nothing.
  *
- * File: msgpack {"v":1,"rows":[[id, commit, commit_time, workspace,
- * run_mp(bin), params_mp(bin), summary_mp(bin)], ...]}, rows sorted by id.
- * Written to a temporary file and renamed, so readers never see half.
+ * File (little-endian): "MLPIDX2\n", u32 row count, u32 0, u64 signature,
+ * u64 size of the file; rows of ROW_SIZE bytes sorted newest first; then
+ * the records.  Written to a temporary file and renamed.
  */
 #include "internal.h"
-#include "mp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
-#define INDEX_MAX_SIZE (1u << 30)
+#define MAGIC "MLPIDX2\n"
+#define HEADER_SIZE 32
+#define ROW_SIZE 128
+#define INDEX_MAX_SIZE (8ull << 30)
 
 struct row {
-	char id[MLP_ID_HEXSZ + 1];
-	char commit[MLP_OID_HEXSZ + 1];
-	int64_t commit_time;
-	char workspace[MLP_OID_HEXSZ + 1];
-	struct mlp_buf raw[3];
+	unsigned char id[16], commit[20], workspace[20], base[20];
+	int status, dirty, has_ws, has_base;
+	int64_t started, commit_time;
+	const char *rec[3];	/* into the mapping or `own` */
+	size_t len[3];
+	struct mlp_buf own[3];
 	int used;
 };
 
 struct index {
 	struct row *rows;
 	size_t nr, alloc;
+	void *map;
+	size_t map_len;
+	uint64_t sig;
 };
 
 static void index_free(struct index *ix)
 {
 	for (size_t i = 0; i < ix->nr; i++)
 		for (int j = 0; j < 3; j++)
-			mlp_buf_release(&ix->rows[i].raw[j]);
+			mlp_buf_release(&ix->rows[i].own[j]);
 	free(ix->rows);
+	if (ix->map)
+		munmap(ix->map, ix->map_len);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -60,93 +76,43 @@ static struct row *index_add(struct index *ix)
 	return &ix->rows[ix->nr++];
 }
 
-static int row_cmp(const void *a, const void *b)
+static uint64_t le(const unsigned char *p, int n)
 {
-	return strcmp(((const struct row *)a)->id, ((const struct row *)b)->id);
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
 }
 
-static struct row *index_find(struct index *ix, const char *id)
+static void put(struct mlp_buf *b, uint64_t v, int n)
 {
-	struct row key;
-
-	if (!ix->nr)
-		return NULL;
-	memcpy(key.id, id, sizeof(key.id));
-	return bsearch(&key, ix->rows, ix->nr, sizeof(*ix->rows), row_cmp);
+	unsigned char tmp[8];
+	for (int i = 0; i < n; i++)
+		tmp[i] = (unsigned char)(v >> (8 * i));
+	mlp_buf_add(b, tmp, (size_t)n);
 }
 
-static int read_hex(struct mlp_mp *r, char *out, size_t len)
+static void hex(char *out, const unsigned char *raw, size_t n)
 {
-	const char *s;
-	uint32_t n;
-	int err = mlp_mp_read_str(r, &s, &n);
-
-	if (err < 0)
-		return err;
-	if (n == 0 && len == MLP_OID_HEXSZ) {
-		out[0] = '\0';
-		return 0;
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[raw[i] >> 4];
+		out[2 * i + 1] = digits[raw[i] & 15];
 	}
-	if (n != len || !mlp_hex_valid(s, n))
-		return mlp_error_set(MLP_ECORRUPT, "bad id in index");
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return 0;
+	out[2 * n] = '\0';
 }
 
-static int parse_index(struct index *ix, const char *data, size_t len)
+static int unhex(unsigned char *raw, const char *s, size_t n)
 {
-	struct mlp_mp r;
-	uint32_t n, rows;
-	int err;
-
-	mlp_mp_init(&r, data, len);
-	if ((err = mlp_mp_read_map(&r, &n)) < 0)
-		return err;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		uint32_t kl;
-		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0)
-			return err;
-		if (kl == 1 && k[0] == 'v') {
-			int64_t v;
-			if ((err = mlp_mp_read_int(&r, &v)) < 0)
-				return err;
-			if (v != 1)
-				return mlp_error_set(MLP_ECORRUPT, "index version %lld", (long long)v);
-			continue;
-		}
-		if (kl != 4 || memcmp(k, "rows", 4)) {
-			if ((err = mlp_mp_skip(&r)) < 0)
-				return err;
-			continue;
-		}
-		if ((err = mlp_mp_read_array(&r, &rows)) < 0)
-			return err;
-		for (uint32_t j = 0; j < rows; j++) {
-			struct row *row = index_add(ix);
-			uint32_t fields;
-			if ((err = mlp_mp_read_array(&r, &fields)) < 0)
-				return err;
-			if (fields != 7)
-				return mlp_error_set(MLP_ECORRUPT, "bad index row");
-			if ((err = read_hex(&r, row->id, MLP_ID_HEXSZ)) < 0 ||
-			    (err = read_hex(&r, row->commit, MLP_OID_HEXSZ)) < 0 ||
-			    (err = mlp_mp_read_int(&r, &row->commit_time)) < 0 ||
-			    (err = read_hex(&r, row->workspace, MLP_OID_HEXSZ)) < 0)
-				return err;
-			for (int f = 0; f < 3; f++) {
-				const unsigned char *b;
-				uint32_t bl;
-				if ((err = mlp_mp_read_bin(&r, &b, &bl)) < 0)
-					return err;
-				mlp_buf_add(&row->raw[f], b, bl);
-			}
-		}
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		char a = s[2 * i], c = s[2 * i + 1];
+		hi = a >= '0' && a <= '9' ? a - '0' : a >= 'a' && a <= 'f' ? a - 'a' + 10 : -1;
+		lo = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		raw[i] = (unsigned char)(hi * 16 + lo);
 	}
-	for (size_t i = 1; i < ix->nr; i++)
-		if (strcmp(ix->rows[i - 1].id, ix->rows[i].id) >= 0)
-			return mlp_error_set(MLP_ECORRUPT, "index rows out of order");
 	return 0;
 }
 
@@ -157,97 +123,380 @@ static char *index_path(struct mlp_repo *repo)
 	return mlp_buf_detach(&b, NULL);
 }
 
-/* 0 when there is no index; 1 when loaded; <0 (with a message) when corrupt. */
+/* ---- the signature of the run refs --------------------------------------- */
+
+struct loose {
+	char name[256];
+	struct stat st;
+};
+
+static int loose_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct loose *)a)->name, ((const struct loose *)b)->name);
+}
+
+static void hash_stat(XXH64_state_t *h, const struct stat *st)
+{
+	int64_t f[5] = { (int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec, (int64_t)st->st_mtim.tv_nsec,
+			 (int64_t)st->st_ino, (int64_t)st->st_ctim.tv_nsec };
+	XXH64_update(h, f, sizeof(f));
+}
+
+static uint64_t refs_signature(struct mlp_repo *repo)
+{
+	const char *common = git_repository_commondir(repo->git);
+	struct mlp_buf p = MLP_BUF_INIT;
+	XXH64_state_t *h = XXH64_createState();
+	struct loose *l = NULL;
+	size_t n = 0, alloc = 0;
+	struct stat st;
+	uint64_t sig;
+	DIR *d;
+	struct dirent *e;
+
+	XXH64_reset(h, 0);
+	mlp_buf_addf(&p, "%s%spacked-refs", common, common[strlen(common) - 1] == '/' ? "" : "/");
+	if (stat(p.buf, &st) == 0)
+		hash_stat(h, &st);
+	else
+		XXH64_update(h, "no packed-refs", 14);
+	mlp_buf_reset(&p);
+	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, common[strlen(common) - 1] == '/' ? "" : "/");
+	d = opendir(p.buf);
+	while (d && (e = readdir(d))) {
+		struct mlp_buf f = MLP_BUF_INIT;
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			l = mlp_realloc(l, alloc * sizeof(*l));
+		}
+		snprintf(l[n].name, sizeof(l[n].name), "%s", e->d_name);
+		mlp_buf_addf(&f, "%s/%s", p.buf, e->d_name);
+		if (lstat(f.buf, &l[n].st) < 0)
+			memset(&l[n].st, 0, sizeof(l[n].st));
+		mlp_buf_release(&f);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	qsort(l, n, sizeof(*l), loose_cmp);
+	for (size_t i = 0; i < n; i++) {
+		XXH64_update(h, l[i].name, strlen(l[i].name) + 1);
+		hash_stat(h, &l[i].st);
+	}
+	sig = XXH64_digest(h);
+	XXH64_freeState(h);
+	free(l);
+	mlp_buf_release(&p);
+	return sig;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+/* 0: no index; 1: loaded; <0: corrupt (message set). */
 static int load_index(struct index *ix, struct mlp_repo *repo)
 {
 	char *path = index_path(repo);
-	struct mlp_buf data = MLP_BUF_INIT;
-	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	const unsigned char *m;
+	uint64_t count, size;
 
 	free(path);
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || st.st_size > INDEX_MAX_SIZE) {
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > INDEX_MAX_SIZE || st.st_size < HEADER_SIZE) {
 		close(fd);
-		return mlp_error_set(MLP_ECORRUPT, "index cache is too large");
+		return mlp_error_set(MLP_ECORRUPT, "index cache has a bad size");
 	}
-	mlp_buf_grow(&data, (size_t)st.st_size);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		mlp_buf_add(&data, chunk, (size_t)n);
+	ix->map_len = (size_t)st.st_size;
+	ix->map = mmap(NULL, ix->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (n < 0)
-		err = mlp_error_set(MLP_ERROR, "cannot read the index cache: %s", strerror(errno));
-	else if (data.len)
-		err = parse_index(ix, data.buf, data.len);
-	mlp_buf_release(&data);
-	if (err < 0)
-		index_free(ix);
-	return err < 0 ? err : 1;
+	if (ix->map == MAP_FAILED) {
+		ix->map = NULL;
+		return mlp_error_set(MLP_ERROR, "cannot map the index cache: %s", strerror(errno));
+	}
+	m = ix->map;
+	count = le(m + 8, 4);
+	size = le(m + 24, 8);
+	if (memcmp(m, MAGIC, 8) || size != ix->map_len ||
+	    count > (ix->map_len - HEADER_SIZE) / ROW_SIZE)
+		return mlp_error_set(MLP_ECORRUPT, "index cache is truncated or not an index");
+	ix->sig = le(m + 16, 8);
+	ix->rows = mlp_calloc(count ? count : 1, sizeof(*ix->rows));
+	ix->alloc = count ? count : 1;
+	for (uint64_t i = 0; i < count; i++) {
+		const unsigned char *r = m + HEADER_SIZE + i * ROW_SIZE;
+		struct row *row = &ix->rows[ix->nr++];
+		uint64_t off = le(r + 96, 8), total = 0;
+		memcpy(row->id, r, 16);
+		memcpy(row->commit, r + 16, 20);
+		memcpy(row->workspace, r + 36, 20);
+		memcpy(row->base, r + 56, 20);
+		row->status = r[76];
+		row->dirty = r[77];
+		row->has_ws = r[78];
+		row->has_base = r[79];
+		row->started = (int64_t)le(r + 80, 8);
+		row->commit_time = (int64_t)le(r + 88, 8);
+		for (int f = 0; f < 3; f++) {
+			row->len[f] = (size_t)le(r + 104 + 4 * f, 4);
+			total += row->len[f];
+		}
+		if (off > ix->map_len || total > ix->map_len - off)
+			return mlp_error_set(MLP_ECORRUPT, "index cache row %llu points outside the file",
+					     (unsigned long long)i);
+		for (int f = 0; f < 3; f++) {
+			row->rec[f] = (const char *)m + off;
+			off += row->len[f];
+		}
+	}
+	return 1;
 }
 
-static int buf_write(void *data, const char *buf, size_t len)
+static int row_decode(struct mlp_run **out, const struct row *row)
 {
-	mlp_buf_add(data, buf, len);
-	return 0;
+	struct mlp_buf raw[3];
+	char id[MLP_ID_HEXSZ + 1], commit[MLP_OID_HEXSZ + 1], ws[MLP_OID_HEXSZ + 1];
+
+	for (int f = 0; f < 3; f++) {
+		/* a view, not a copy: decoders only read */
+		raw[f].buf = (char *)row->rec[f];
+		raw[f].len = row->len[f];
+		raw[f].alloc = 0;
+	}
+	hex(id, row->id, 16);
+	hex(commit, row->commit, 20);
+	if (row->has_ws)
+		hex(ws, row->workspace, 20);
+	else
+		ws[0] = '\0';
+	return mlp_run_from_records(out, id, commit, row->commit_time, ws, raw);
 }
 
-static void pack_str(msgpack_packer *pk, const char *s)
+/* ---- writing ------------------------------------------------------------------- */
+
+static int newest_row_first(const void *a, const void *b)
 {
-	size_t len = strlen(s);
-	msgpack_pack_str(pk, len);
-	msgpack_pack_str_body(pk, s, len);
+	const struct row *x = a, *y = b;
+
+	if (x->started != y->started)
+		return x->started > y->started ? -1 : 1;
+	return memcmp(x->id, y->id, 16);
 }
 
 /* Best effort: a cache that cannot be written is rebuilt next time. */
-static void write_index(struct index *ix, struct mlp_repo *repo)
+static void write_index(struct index *ix, struct mlp_repo *repo, uint64_t sig)
 {
 	struct mlp_buf out = MLP_BUF_INIT, tmp = MLP_BUF_INIT;
-	msgpack_packer pk;
 	char *path = index_path(repo);
-	size_t nr = 0;
+	size_t nr = 0, off;
 	int fd;
 
+	qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
 	for (size_t i = 0; i < ix->nr; i++)
 		nr += ix->rows[i].used;
-	msgpack_packer_init(&pk, &out, buf_write);
-	msgpack_pack_map(&pk, 2);
-	pack_str(&pk, "v");
-	msgpack_pack_int(&pk, 1);
-	pack_str(&pk, "rows");
-	msgpack_pack_array(&pk, nr);
+	off = HEADER_SIZE + nr * ROW_SIZE;
+	mlp_buf_add(&out, MAGIC, 8);
+	put(&out, nr, 4);
+	put(&out, 0, 4);
+	put(&out, sig, 8);
+	put(&out, 0, 8);	/* the size, patched below */
 	for (size_t i = 0; i < ix->nr; i++) {
-		struct row *row = &ix->rows[i];
-		if (!row->used)
+		const struct row *r = &ix->rows[i];
+		unsigned char flags[4] = { (unsigned char)r->status, (unsigned char)r->dirty,
+					   (unsigned char)r->has_ws, (unsigned char)r->has_base };
+		if (!r->used)
 			continue;
-		msgpack_pack_array(&pk, 7);
-		pack_str(&pk, row->id);
-		pack_str(&pk, row->commit);
-		msgpack_pack_int64(&pk, row->commit_time);
-		pack_str(&pk, row->workspace);
-		for (int f = 0; f < 3; f++) {
-			msgpack_pack_bin(&pk, row->raw[f].len);
-			msgpack_pack_bin_body(&pk, row->raw[f].buf, row->raw[f].len);
-		}
+		mlp_buf_add(&out, r->id, 16);
+		mlp_buf_add(&out, r->commit, 20);
+		mlp_buf_add(&out, r->workspace, 20);
+		mlp_buf_add(&out, r->base, 20);
+		mlp_buf_add(&out, flags, 4);
+		put(&out, (uint64_t)r->started, 8);
+		put(&out, (uint64_t)r->commit_time, 8);
+		put(&out, off, 8);
+		for (int f = 0; f < 3; f++)
+			put(&out, r->len[f], 4);
+		put(&out, 0, 4);
+		put(&out, 0, 8);
+		off += r->len[0] + r->len[1] + r->len[2];
 	}
+	for (size_t i = 0; i < ix->nr; i++)
+		for (int f = 0; f < 3 && ix->rows[i].used; f++)
+			mlp_buf_add(&out, ix->rows[i].rec[f], ix->rows[i].len[f]);
+	for (int i = 0; i < 8; i++)
+		out.buf[24 + i] = (char)((uint64_t)out.len >> (8 * i));
+
 	mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd >= 0) {
-		size_t off = 0;
-		while (off < out.len) {
-			ssize_t w = write(fd, out.buf + off, out.len - off);
+		size_t done = 0;
+		while (done < out.len) {
+			ssize_t w = write(fd, out.buf + done, out.len - done);
 			if (w <= 0)
 				break;
-			off += (size_t)w;
+			done += (size_t)w;
 		}
-		if (close(fd) < 0 || off != out.len || rename(tmp.buf, path) < 0)
+		if (close(fd) < 0 || done != out.len || rename(tmp.buf, path) < 0)
 			unlink(tmp.buf);
 	}
 	free(path);
 	mlp_buf_release(&out);
 	mlp_buf_release(&tmp);
+}
+
+/* ---- bringing the index up to date with the refs ------------------------------------ */
+
+struct id_idx {
+	unsigned char id[16];
+	size_t idx;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct id_idx *)a)->id, ((const struct id_idx *)b)->id, 16);
+}
+
+static void fill_row(struct row *r, const struct mlp_run *run, struct mlp_buf raw[3])
+{
+	unhex(r->id, run->id, 16);
+	unhex(r->commit, run->commit, 20);
+	r->has_ws = run->workspace[0] && !unhex(r->workspace, run->workspace, 20);
+	r->has_base = run->base[0] && !unhex(r->base, run->base, 20);
+	r->status = (int)run->status;
+	r->dirty = run->dirty;
+	r->started = run->started;
+	r->commit_time = run->commit_time;
+	for (int f = 0; f < 3; f++) {
+		mlp_buf_release(&r->own[f]);
+		r->own[f] = raw[f];
+		r->rec[f] = r->own[f].buf ? r->own[f].buf : "";
+		r->len[f] = r->own[f].len;
+	}
+	r->used = 1;
+}
+
+/*
+ * Makes `ix` hold exactly the current run refs.  Runs that fail to load
+ * are reported through `warn` and left out.  Returns whether anything
+ * changed (so the file must be written).
+ */
+static int sync_with_refs(struct index *ix, struct mlp_repo *repo, size_t *skipped,
+			  mlp_warn_fn warn, void *data)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	struct id_idx *by_id;
+	size_t cached = ix->nr;
+	int err, changed = 0;
+
+	/* indices, not pointers: adding rows may move them */
+	by_id = mlp_calloc(cached ? cached : 1, sizeof(*by_id));
+	for (size_t i = 0; i < cached; i++) {
+		memcpy(by_id[i].id, ix->rows[i].id, 16);
+		by_id[i].idx = i;
+	}
+	qsort(by_id, cached, sizeof(*by_id), id_cmp);
+	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0) {
+		free(by_id);
+		return mlp_git_error(MLP_ERROR, "cannot list run refs");
+	}
+	while (!(err = git_reference_next(&ref, it))) {
+		const char *id = git_reference_name(ref) + strlen(MLP_REF_PREFIX);
+		const git_oid *oid = git_reference_target(ref);
+		struct id_idx key, *found = NULL;
+		struct row *row = NULL;
+		struct mlp_run *run = NULL;
+		struct mlp_buf raw[3];
+
+		if (strlen(id) != MLP_ID_HEXSZ || !mlp_hex_valid(id, MLP_ID_HEXSZ) || !oid) {
+			git_reference_free(ref);
+			continue;
+		}
+		unhex(key.id, id, 16);
+		if (cached)
+			found = bsearch(&key, by_id, cached, sizeof(*by_id), id_cmp);
+		if (found) {
+			row = &ix->rows[found->idx];
+			if (!memcmp(row->commit, oid->id, 20)) {
+				/* unchanged ref: the row stands (it is decoded when shown) */
+				row->used = 1;
+				git_reference_free(ref);
+				continue;
+			}
+		}
+		changed = 1;
+		err = mlp_run_load_oid(&run, repo, id, oid, 0, raw);
+		git_reference_free(ref);
+		if (err < 0) {
+			if (row)
+				row->used = 0;
+			(*skipped)++;
+			if (warn)
+				warn(data, mlp_error_message());
+			err = 0;
+			continue;
+		}
+		if (!row)
+			row = index_add(ix);
+		fill_row(row, run, raw);
+		mlp_run_free(run);
+	}
+	git_reference_iterator_free(it);
+	free(by_id);
+	if (err != GIT_ITEROVER)
+		return mlp_git_error(MLP_ERROR, "cannot list run refs");
+	for (size_t i = 0; i < ix->nr; i++)
+		if (!ix->rows[i].used)
+			changed = 1;	/* a ref that is gone */
+	return changed;
+}
+
+/* Loads the index and makes it current; *sig_ok when no ref had to be read. */
+static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
+		      mlp_warn_fn warn, void *data)
+{
+	uint64_t sig = refs_signature(repo);
+	int err = load_index(ix, repo), changed;
+
+	if (err < 0) {
+		if (warn) {
+			struct mlp_buf m = MLP_BUF_INIT;
+			mlp_buf_addf(&m, "index cache %s/index is unusable (%s); rebuilding it",
+				     repo->mlpdir, mlp_error_message());
+			warn(data, m.buf);
+			mlp_buf_release(&m);
+		}
+		index_free(ix);
+	}
+	if (err == 1 && ix->sig == sig) {
+		for (size_t i = 0; i < ix->nr; i++)
+			ix->rows[i].used = 1;
+		return 0;
+	}
+	changed = sync_with_refs(ix, repo, skipped, warn, data);
+	if (changed < 0)
+		return changed;
+	/* rows were compacted by `used`; keep only those */
+	{
+		size_t n = 0;
+		for (size_t i = 0; i < ix->nr; i++) {
+			if (ix->rows[i].used)
+				ix->rows[n++] = ix->rows[i];
+			else
+				for (int f = 0; f < 3; f++)
+					mlp_buf_release(&ix->rows[i].own[f]);
+		}
+		ix->nr = n;
+	}
+	if (changed || err != 1 || ix->sig != sig)
+		write_index(ix, repo, sig);
+	else
+		qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
+	return 0;
 }
 
 static void list_add(struct mlp_run_list *l, struct mlp_run *run)
@@ -268,105 +517,111 @@ static int newest_first(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_fn warn, void *data)
+/* ---- scope by HEAD without decoding ---------------------------------------------------- */
+
+static int oid_cmp(const void *a, const void *b)
 {
-	struct index ix = { 0 };
-	git_reference_iterator *it = NULL;
-	git_reference *ref = NULL;
-	size_t cached_nr;
-	int err, dirty = 0;
+	return memcmp(a, b, 20);
+}
 
-	err = load_index(&ix, repo);
-	if (err < 0) {
-		if (warn) {
-			struct mlp_buf m = MLP_BUF_INIT;
-			mlp_buf_addf(&m, "index cache %s/index is unusable (%s); rebuilding it",
-				     repo->mlpdir, mlp_error_message());
-			warn(data, m.buf);
-			mlp_buf_release(&m);
-		}
-		dirty = 1;
-	}
-	cached_nr = ix.nr;
-	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0) {
-		index_free(&ix);
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	}
-	while (!(err = git_reference_next(&ref, it))) {
-		const char *id = git_reference_name(ref) + strlen(MLP_REF_PREFIX);
-		const git_oid *oid = git_reference_target(ref);
-		char hex[MLP_OID_HEXSZ + 1];
-		struct mlp_run *run = NULL;
-		struct row *row;
+/*
+ * Which rows belong to HEAD's history: a base that is HEAD or one of its
+ * ancestors, no base at all, or a dirty workspace equal to a tree of that
+ * history.  One walk of the history answers for every distinct base.
+ */
+static char *scope_rows(struct index *ix, struct mlp_repo *repo)
+{
+	char *keep = mlp_calloc(ix->nr ? ix->nr : 1, 1);
+	git_oid head, c;
+	git_revwalk *walk = NULL;
+	unsigned char (*commits)[20] = NULL, (*trees)[20] = NULL;
+	size_t nc = 0, nt = 0;
 
-		if (strlen(id) != MLP_ID_HEXSZ || !mlp_hex_valid(id, MLP_ID_HEXSZ) || !oid) {
-			git_reference_free(ref);
-			continue;
-		}
-		git_oid_tostr(hex, sizeof(hex), oid);
-		/* only rows read from the file are sorted and searchable */
-		row = NULL;
-		if (cached_nr) {
-			size_t save = ix.nr;
-			ix.nr = cached_nr;
-			row = index_find(&ix, id);
-			ix.nr = save;
-		}
-		err = -1;
-		if (row && !strcmp(row->commit, hex)) {
-			err = mlp_run_from_records(&run, id, row->commit, row->commit_time,
-						   row->workspace, row->raw);
-			row->used = !err;
-		}
-		/* a stale or damaged row: read the run from git */
-		if (err < 0) {
-			struct mlp_buf raw[3];
-			err = mlp_run_load_oid(&run, repo, id, oid, 0, raw);
-			dirty = 1;
-			if (!err) {
-				struct row *fresh;
-				if (row) {
-					/* replace the stale row in place */
-					for (int f = 0; f < 3; f++)
-						mlp_buf_release(&row->raw[f]);
-					fresh = row;
-				} else {
-					fresh = index_add(&ix);
-				}
-				memcpy(fresh->id, id, sizeof(fresh->id));
-				memcpy(fresh->commit, hex, sizeof(fresh->commit));
-				fresh->commit_time = run->commit_time;
-				memcpy(fresh->workspace, run->workspace, sizeof(fresh->workspace));
-				for (int f = 0; f < 3; f++)
-					fresh->raw[f] = raw[f];
-				fresh->used = 1;
+	if (git_reference_name_to_id(&head, repo->git, "HEAD") < 0) {
+		for (size_t i = 0; i < ix->nr; i++)
+			keep[i] = !ix->rows[i].has_base;
+		return keep;
+	}
+	if (git_revwalk_new(&walk, repo->git) == 0 && git_revwalk_push(walk, &head) == 0) {
+		while (git_revwalk_next(&c, walk) == 0 && nc < 10000000) {
+			git_commit *commit = NULL;
+			commits = mlp_realloc(commits, (nc + 1) * 20);
+			memcpy(commits[nc++], c.id, 20);
+			if (git_commit_lookup(&commit, repo->git, &c) == 0) {
+				trees = mlp_realloc(trees, (nt + 1) * 20);
+				memcpy(trees[nt++], git_commit_tree_id(commit)->id, 20);
+				git_commit_free(commit);
 			}
 		}
-		git_reference_free(ref);
-		if (err < 0) {
-			out->skipped++;
-			if (warn)
-				warn(data, mlp_error_message());
-			err = 0;
+	}
+	git_revwalk_free(walk);
+	qsort(commits, nc, 20, oid_cmp);
+	qsort(trees, nt, 20, oid_cmp);
+	for (size_t i = 0; i < ix->nr; i++) {
+		const struct row *r = &ix->rows[i];
+		keep[i] = !r->has_base || (nc && bsearch(r->base, commits, nc, 20, oid_cmp)) ||
+			  (r->dirty && r->has_ws && nt && bsearch(r->workspace, trees, nt, 20, oid_cmp));
+	}
+	free(commits);
+	free(trees);
+	return keep;
+}
+
+int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
+			const struct mlp_select *sel, mlp_warn_fn warn, void *data)
+{
+	struct index ix = { 0 };
+	char *keep = NULL;
+	int err = open_index(&ix, repo, &out->skipped, warn, data);
+
+	if (err < 0) {
+		index_free(&ix);
+		return err;
+	}
+	if (sel && sel->head_scope)
+		keep = scope_rows(&ix, repo);
+	for (size_t i = 0; i < ix.nr; i++) {
+		struct mlp_run *run = NULL;
+		if (keep && !keep[i])
 			continue;
+		if (sel && sel->limit && out->nr >= sel->limit)
+			break;
+		if (row_decode(&run, &ix.rows[i]) < 0) {
+			/* a damaged row: the run from git, as if there were no index */
+			char id[MLP_ID_HEXSZ + 1];
+			hex(id, ix.rows[i].id, 16);
+			if (mlp_run_load(&run, repo, id, 0) < 0) {
+				out->skipped++;
+				if (warn)
+					warn(data, mlp_error_message());
+				continue;
+			}
+		}
+		if (sel && sel->where) {
+			int match = 0;
+			if ((err = mlp_query_match(sel->where, run, &match)) < 0) {
+				mlp_run_free(run);
+				break;
+			}
+			if (!match) {
+				mlp_run_free(run);
+				continue;
+			}
 		}
 		list_add(out, run);
 	}
-	git_reference_iterator_free(it);
-	if (err != GIT_ITEROVER) {
+	free(keep);
+	if (err < 0) {
 		index_free(&ix);
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	}
-	/* rows of refs that are gone make the file stale too */
-	for (size_t i = 0; i < ix.nr && !dirty; i++)
-		if (!ix.rows[i].used)
-			dirty = 1;
-	if (dirty) {
-		qsort(ix.rows, ix.nr, sizeof(*ix.rows), row_cmp);
-		write_index(&ix, repo);
+		return err;
 	}
 	index_free(&ix);
 	if (out->nr > 1)
 		qsort(out->runs, out->nr, sizeof(*out->runs), newest_first);
 	return 0;
+}
+
+int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_fn warn, void *data)
+{
+	return mlp_run_list_select(out, repo, NULL, warn, data);
 }

@@ -186,6 +186,27 @@ struct mlp_run {
 	char workspace[MLP_OID_HEXSZ + 1];
 	char *logs_stdout_tail, *logs_stderr_tail;	/* loaded on request */
 	int64_t commit_time;	/* committer time, seconds */
+
+	/* artifacts (artifact.c) */
+	char artifacts[MLP_OID_HEXSZ + 1];	/* the artifacts/ tree; "" when none */
+	struct mlp_artifact *artifact;	/* from artifacts.mp, sorted by path */
+	size_t artifact_nr;
+	char **artifact_queue;	/* declared paths not stored yet (absolute or cwd-relative) */
+	size_t artifact_queue_nr;
+};
+
+enum mlp_artifact_type { MLP_ART_FILE = 0, MLP_ART_CHUNKED, MLP_ART_SYMLINK };
+
+/* One stored file of a run: an entry of artifacts.mp. */
+struct mlp_artifact {
+	char *path;		/* relative to the work tree root, '/'-separated */
+	enum mlp_artifact_type type;
+	unsigned mode;		/* 0100644, 0100755 or 0120000 */
+	char oid[MLP_OID_HEXSZ + 1];	/* the blob, or the tree of chunks */
+	uint64_t size;
+	char xxh128[33];	/* XXH3-128 of the content, hex (canonical order) */
+	uint64_t chunks;	/* chunk blobs (1 for a single blob) */
+	uint64_t new_bytes;	/* bytes not yet in the repository when stored */
 };
 
 struct mlp_run *mlp_run_new(void);
@@ -351,6 +372,18 @@ struct mlp_run_list {
  */
 int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo,
 		     mlp_warn_fn warn, void *data);
+struct mlp_query;
+struct mlp_select {
+	int head_scope;		/* only runs of HEAD's history (as mlp_run_list_scope_head) */
+	size_t limit;		/* newest first, at most this many; 0: all */
+	const struct mlp_query *where;	/* runs not matching are dropped as they are decoded */
+};
+/*
+ * Runs newest first, through the index cache: scoping and limiting need
+ * no decoding, so `ls --limit 20` of 100,000 runs decodes 20.
+ */
+int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
+			const struct mlp_select *sel, mlp_warn_fn warn, void *data);
 /* Keeps runs whose base is HEAD or an ancestor of it (or no base). */
 int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo);
 void mlp_run_list_release(struct mlp_run_list *list);
@@ -413,6 +446,17 @@ int mlp_tail_lines(const char *path, int64_t *offset, int64_t *lineno, int final
 
 int64_t mlp_now_ms(void);
 
+/* Progress of long work (artifacts), for a caller that shows it. */
+struct mlp_progress {
+	const char *what;	/* "storing", "checking out", "verifying" */
+	const char *path;	/* current file */
+	uint64_t done, total;	/* bytes; total 0 when unknown */
+	uint64_t new_bytes;	/* of `done`, bytes that were not stored yet */
+	int64_t elapsed_ms;
+};
+/* Called about every 100 ms while the work goes on, and once with final=1. */
+typedef void (*mlp_progress_fn)(void *data, const struct mlp_progress *p, int final);
+
 /* ---- live runs (live.c) ------------------------------------------------- */
 
 struct mlp_live;
@@ -428,6 +472,10 @@ struct mlp_live_opts {
 	const char *params_file, *metrics_file;	/* or NULL */
 	int dvclive;		/* read dvclive/ */
 	int64_t system_ms;	/* system figures every so often; 0: off */
+	const char *const *artifacts;	/* paths stored at the end and at checkpoints */
+	size_t nartifacts;
+	mlp_progress_fn progress;	/* storing artifacts at the end */
+	void *progress_data;
 };
 
 /*
@@ -455,6 +503,85 @@ int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t
 int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo);
 /* Start time of a process in clock ticks since boot, or -1. */
 int64_t mlp_pid_start_time(long pid);
+
+/* ---- artifacts (artifact.c) ------------------------------------------------ */
+
+/* Chunking parameters of format v1 (docs/format.md, "Artifacts"). */
+#define MLP_CHUNK_MIN (1u << 20)
+#define MLP_CHUNK_AVG (4u << 20)
+#define MLP_CHUNK_MAX (16u << 20)
+#define MLP_MAX_ARTIFACTS 1000000
+#define MLP_MAX_FILE_CHUNKS 1000000
+#define MLP_MAX_PATH_LEN 4096
+
+struct mlp_artifact_opts {
+	const char *cwd;	/* where relative paths start (absolute); NULL: the current directory */
+	int quiet;		/* checkpoints: skip missing and changing paths silently */
+	mlp_warn_fn warn;
+	void *warn_data;
+	mlp_progress_fn progress;
+	void *progress_data;
+};
+
+/*
+ * Stores files, directories and symlinks (glob patterns are expanded) as
+ * artifacts/<path> of `run`, path relative to the work tree root, merging
+ * them into the run's artifacts (a path stored again replaces the old
+ * entry).  Sets run->artifacts and run->artifact[]; the caller saves the
+ * run.  A path outside the work tree is refused.  *stored (may be NULL)
+ * receives the number of files stored.  Chunks go into a new pack.
+ */
+int mlp_artifact_capture(struct mlp_repo *repo, struct mlp_run *run,
+			 const char *const *paths, size_t n,
+			 const struct mlp_artifact_opts *o, size_t *stored);
+/* Queues a declared path (the $MLP_METRICS {"artifact": ...} line). */
+void mlp_run_queue_artifact(struct mlp_run *run, const char *path);
+/* Stores the queued paths (then cleared) like mlp_artifact_capture(). */
+int mlp_artifact_capture_queue(struct mlp_repo *repo, struct mlp_run *run,
+			       const struct mlp_artifact_opts *o);
+void mlp_run_clear_artifacts(struct mlp_run *run);
+/* artifacts.mp, encoded from / decoded (untrusted) into run->artifact[]. */
+int mlp_artifact_encode_list(struct mlp_buf *out, const struct mlp_run *run);
+int mlp_artifact_decode_list(struct mlp_run *run, const void *data, size_t len);
+/* "artifacts:" and a line per file (size, chunks, new vs deduplicated). */
+void mlp_render_artifacts(struct mlp_buf *b, const struct mlp_run *run);
+/* The artifact list as a JSON array. */
+void mlp_render_artifacts_json(struct mlp_buf *b, const struct mlp_run *run);
+
+struct mlp_checkout_opts {
+	const char *dir;	/* target directory; NULL: the work tree root */
+	int force;		/* overwrite files whose content differs */
+	mlp_warn_fn error;	/* one call per file that failed */
+	void *error_data;
+	mlp_progress_fn progress;
+	void *progress_data;
+};
+
+/*
+ * Restores the run's artifacts (all, or those at or under `paths`) into the
+ * target directory, verifying each against its recorded XXH3-128.  Never
+ * writes outside the target: hostile names and symlinks leading out are
+ * refused per file.  Returns 0 when the run could be read (per-file
+ * failures are counted in *failed and reported through o->error), or a
+ * negative code.
+ */
+int mlp_artifact_checkout(struct mlp_repo *repo, const struct mlp_run *run,
+			  const char *const *paths, size_t n,
+			  const struct mlp_checkout_opts *o, size_t *written, size_t *failed);
+
+/* Re-hashes every artifact of `run`; each problem through `problem`. */
+int mlp_artifact_verify(struct mlp_repo *repo, const struct mlp_run *run,
+			void (*problem)(void *data, const char *path, const char *msg),
+			void *data, size_t *nproblems);
+
+struct mlp_gc_stats {
+	size_t chunk_rows, chunk_dropped;	/* chunk table */
+	size_t stat_rows, stat_dropped;		/* stat cache */
+	uint64_t bytes_before, bytes_after;	/* of both cache files */
+	size_t loose_refs_before, loose_refs_after;	/* under refs/mlp/ */
+};
+/* Drops stale cache rows and packs loose run refs. */
+int mlp_artifact_gc(struct mlp_repo *repo, struct mlp_gc_stats *st);
 
 /* ---- rendering ----------------------------------------------------------- */
 
