@@ -9,10 +9,10 @@ man1dir ?= $(mandir)/man1
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-PKGS := libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8
+PKGS := libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8 zlib
 
 DEB_PKGS := gcc make pkg-config git python3 libgit2-dev libmsgpack-dev \
-	libxxhash-dev libcmocka-dev libjansson-dev libyaml-dev libpcre2-dev
+	libxxhash-dev libcmocka-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev
 
 ifdef SANITIZE
 BUILD := build/san

@@ -88,5 +88,10 @@ int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_checkout(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_gc(int argc, const char **argv, struct mlp_ctx *ctx);
+
+/* Artifact progress on stderr (terminal only, after a second); data: int *shown or NULL. */
+void progress_cb(void *data, const struct mlp_progress *p, int final);
 
 #endif

@@ -30,6 +30,8 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, NEED_REPO, "Compare two runs: params and metrics" },
 	{ "compare", cmd_compare, NEED_REPO, "Compare several runs side by side" },
 	{ "cat", cmd_cat, 0, "Decode a stored record to JSON" },
+	{ "checkout", cmd_checkout, NEED_REPO, "Restore a run's artifacts" },
+	{ "gc", cmd_gc, NEED_REPO, "Drop stale artifact cache entries; pack run refs" },
 	{ "fsck", cmd_fsck, NEED_REPO | NO_RECOVER, "Check runs; finish crashed live runs" },
 	{ "help", cmd_help, 0, "Show the manual" },
 };

@@ -62,6 +62,8 @@ int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx)
 				mlp_format_number(&out, r->summary[k].last);
 				shown++;
 			}
+			while (out.len && out.buf[out.len - 1] == ' ')
+				out.len--;
 			mlp_buf_addch(&out, '\n');
 		}
 	}

@@ -1,6 +1,7 @@
 /*
- * git mlp log metric|param|tag KEY=VALUE...: inside a run the values go to
- * its $MLP_METRICS journal; with --run they amend a recorded run.
+ * git mlp log metric|param|tag KEY=VALUE... and log artifact PATH...:
+ * inside a run the values go to its $MLP_METRICS journal (artifacts are
+ * stored when the run ends); with --run they amend a recorded run.
  */
 #include "cmd.h"
 
@@ -16,8 +17,72 @@ static const char *const log_usage[] = {
 	"git mlp log metric <key>=<value>... [--step <n>] [--run <run>]",
 	"git mlp log param <key>=<value>... [--run <run>]",
 	"git mlp log tag <key>=<value>... [--run <run>]",
+	"git mlp log artifact <path>... [--run <run>]",
 	NULL
 };
+
+static void append_live(const char *dir, const struct mlp_buf *line);
+
+static int log_artifacts(int argc, const char **argv, const char *run_spec, struct mlp_ctx *ctx)
+{
+	const char *live = getenv("MLP_RUN_DIR");
+	char here[4096];
+	int ret = 0;
+
+	if (!getcwd(here, sizeof(here)))
+		die("cannot get the current directory: %s", strerror(errno));
+	if (!run_spec) {
+		struct mlp_buf line = MLP_BUF_INIT, abs = MLP_BUF_INIT;
+		if (!live || !*live)
+			die("not inside a run (MLP_RUN_DIR is not set); use --run <run>");
+		/* the run may have started elsewhere: hand it absolute paths */
+		mlp_buf_adds(&line, "{\"artifact\": [");
+		for (int i = 0; i < argc; i++) {
+			mlp_buf_reset(&abs);
+			if (argv[i][0] == '/')
+				mlp_buf_adds(&abs, argv[i]);
+			else
+				mlp_buf_addf(&abs, "%s/%s", here, argv[i]);
+			if (i)
+				mlp_buf_adds(&line, ", ");
+			mlp_json_str(&line, abs.buf, abs.len);
+		}
+		mlp_buf_adds(&line, "]}\n");
+		append_live(live, &line);
+		mlp_buf_release(&line);
+		mlp_buf_release(&abs);
+		return 0;
+	}
+	{
+		char id[MLP_ID_HEXSZ + 1];
+		struct mlp_run *run = NULL;
+		struct mlp_artifact_opts ao = { 0 };
+		size_t stored = 0;
+		int shown = 0;
+
+		if (mlp_repo_open(&ctx->repo) < 0)
+			die_lib();
+		if (resolve_run(ctx, run_spec, id) < 0)
+			return 1;
+		if (mlp_run_load(&run, ctx->repo, id, 0) < 0)
+			die_lib();
+		ao.cwd = here;
+		ao.warn = warn_cb;
+		ao.progress = progress_cb;
+		ao.progress_data = &shown;
+		if (mlp_artifact_capture(ctx->repo, run, argv, (size_t)argc, &ao, &stored) < 0) {
+			error("%s", mlp_error_message());
+			ret = 1;
+		} else if (mlp_run_save(ctx->repo, run, NULL) < 0) {
+			error("%s", mlp_error_message());
+			ret = 1;
+		} else {
+			fprintf(stderr, "stored %zu file%s in run %.8s\n", stored, stored == 1 ? "" : "s", run->id);
+		}
+		mlp_run_free(run);
+	}
+	return ret;
+}
 
 static void append_live(const char *dir, const struct mlp_buf *line)
 {
@@ -63,10 +128,17 @@ int cmd_log(int argc, const char **argv, struct mlp_ctx *ctx)
 	if (argc < 2)
 		mlp_usage_with_options(log_usage, opts);
 	kind = argv[0];
+	if (!strcmp(kind, "artifact")) {
+		if (has_step) {
+			error("--step goes with metrics only");
+			mlp_usage_with_options(log_usage, opts);
+		}
+		return log_artifacts(argc - 1, argv + 1, run_spec, ctx);
+	}
 	is_metric = !strcmp(kind, "metric");
 	is_tag = !strcmp(kind, "tag");
 	if (!is_metric && !is_tag && strcmp(kind, "param")) {
-		error("unknown kind '%s': use metric, param or tag", kind);
+		error("unknown kind '%s': use metric, param, tag or artifact", kind);
 		mlp_usage_with_options(log_usage, opts);
 	}
 	if (has_step && !is_metric) {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 static const char *const run_usage[] = {
-	"git mlp run [-n <name>] [-e <experiment>] [-p <key>=<value>]... [--no-args-params] [--] <command> [<args>...]",
+	"git mlp run [-n <name>] [-e <experiment>] [-p <key>=<value>]... [--artifact <path>]... [--no-args-params] [--] <command> [<args>...]",
 	NULL
 };
 
@@ -76,7 +76,11 @@ static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run)
 int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 {
 	const char *name = NULL, *experiment = NULL;
-	struct mlp_strlist params = { 0 };
+	struct mlp_strlist params = { 0 }, artifact_args = { 0 };
+	char **cfg_artifacts = NULL;
+	size_t ncfg_artifacts = 0;
+	const char **artifacts = NULL;
+	int progress_shown = 0;
 	int no_args_params = 0, args_params = 1, created, err, dirty;
 	int64_t max_file = 0;
 	struct mlp_run *run;
@@ -103,6 +107,7 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		OPT_BOOL(0, "no-capture", &no_capture, "do not take metrics from the command's output"),
 		OPT_STRING(0, "params-file", &params_file, "file", "YAML or JSON params file read at start and end"),
 		OPT_STRING(0, "metrics-file", &metrics_file, "file", "JSON or YAML metrics file read at the end"),
+		OPT_LIST(0, "artifact", &artifact_args, "path", "store this file, directory or glob when the run ends (repeatable)"),
 		OPT_END()
 	};
 
@@ -197,6 +202,16 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	lo.metrics_file = metrics_file;
 	lo.dvclive = dvclive;
 	lo.system_ms = system_s > 0 ? system_s * 1000 : 0;
+	if (mlp_config_get_all(ctx->repo, "mlp.artifacts", &cfg_artifacts, &ncfg_artifacts) < 0)
+		die_lib();
+	artifacts = mlp_calloc(ncfg_artifacts + artifact_args.nr + 1, sizeof(char *));
+	for (size_t i = 0; i < ncfg_artifacts; i++)
+		artifacts[lo.nartifacts++] = cfg_artifacts[i];
+	for (size_t i = 0; i < artifact_args.nr; i++)
+		artifacts[lo.nartifacts++] = artifact_args.items[i];
+	lo.artifacts = artifacts;
+	lo.progress = progress_cb;
+	lo.progress_data = &progress_shown;
 	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
 		die_lib();
 	if (!name)
@@ -257,6 +272,9 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 			mlp_buf_adds(&summary, ", ");
 			mlp_run_format_metrics(&summary, run, 6);
 		}
+		if (run->artifact_nr)
+			mlp_buf_addf(&summary, ", %zu artifact%s", run->artifact_nr,
+				     run->artifact_nr == 1 ? "" : "s");
 		fprintf(stderr, "%s\n", summary.buf);
 	}
 	mlp_live_free(live);
@@ -265,6 +283,11 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		free(env_add[i]);
 	free(child_argv);
 	mlp_strlist_free(&params);
+	mlp_strlist_free(&artifact_args);
+	for (size_t i = 0; i < ncfg_artifacts; i++)
+		free(cfg_artifacts[i]);
+	free(cfg_artifacts);
+	free(artifacts);
 	for (size_t i = 0; i < npatterns; i++)
 		free(patterns[i]);
 	free(patterns);

@@ -40,6 +40,8 @@
 struct row {
 	unsigned char id[16], commit[20], workspace[20], base[20];
 	int status, dirty, has_ws, has_base;
+	int broken;		/* the run does not decode: reported again on each listing */
+	int reported;		/* ...which happened already in this process */
 	int64_t started, commit_time;
 	const char *rec[3];	/* into the mapping or `own` */
 	size_t len[3];
@@ -238,6 +240,7 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 		row->dirty = r[77];
 		row->has_ws = r[78];
 		row->has_base = r[79];
+		row->broken = r[116];
 		row->started = (int64_t)le(r + 80, 8);
 		row->commit_time = (int64_t)le(r + 88, 8);
 		for (int f = 0; f < 3; f++) {
@@ -319,7 +322,7 @@ static void write_index(struct index *ix, struct mlp_repo *repo, uint64_t sig)
 		put(&out, off, 8);
 		for (int f = 0; f < 3; f++)
 			put(&out, r->len[f], 4);
-		put(&out, 0, 4);
+		put(&out, (uint64_t)!!r->broken, 4);
 		put(&out, 0, 8);
 		off += r->len[0] + r->len[1] + r->len[2];
 	}
@@ -368,6 +371,7 @@ static void fill_row(struct row *r, const struct mlp_run *run, struct mlp_buf ra
 	r->has_base = run->base[0] && !unhex(r->base, run->base, 20);
 	r->status = (int)run->status;
 	r->dirty = run->dirty;
+	r->broken = 0;
 	r->started = run->started;
 	r->commit_time = run->commit_time;
 	for (int f = 0; f < 3; f++) {
@@ -432,8 +436,18 @@ static int sync_with_refs(struct index *ix, struct mlp_repo *repo, size_t *skipp
 		err = mlp_run_load_oid(&run, repo, id, oid, 0, raw);
 		git_reference_free(ref);
 		if (err < 0) {
-			if (row)
-				row->used = 0;
+			/* remembered as broken, so the next listing reports it again */
+			if (!row)
+				row = index_add(ix);
+			for (int f = 0; f < 3; f++) {
+				mlp_buf_release(&row->own[f]);
+				row->rec[f] = "";
+				row->len[f] = 0;
+			}
+			memcpy(row->id, key.id, 16);
+			memcpy(row->commit, oid->id, 20);
+			row->broken = row->used = row->reported = 1;
+			row->has_ws = row->has_base = 0;
 			(*skipped)++;
 			if (warn)
 				warn(data, mlp_error_message());
@@ -586,7 +600,19 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 			continue;
 		if (sel && sel->limit && out->nr >= sel->limit)
 			break;
-		if (row_decode(&run, &ix.rows[i]) < 0) {
+		if (ix.rows[i].broken && !ix.rows[i].reported) {
+			/* say again what is wrong with it: from git, as the first time */
+			char id[MLP_ID_HEXSZ + 1];
+			hex(id, ix.rows[i].id, 16);
+			if (mlp_run_load(&run, repo, id, 0) < 0) {
+				out->skipped++;
+				if (warn)
+					warn(data, mlp_error_message());
+				continue;
+			}
+		} else if (ix.rows[i].broken) {
+			continue;	/* reported while syncing */
+		} else if (row_decode(&run, &ix.rows[i]) < 0) {
 			/* a damaged row: the run from git, as if there were no index */
 			char id[MLP_ID_HEXSZ + 1];
 			hex(id, ix.rows[i].id, 16);

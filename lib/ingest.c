@@ -118,6 +118,7 @@ int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, in
 	int64_t step = 0;
 	int has_step = 0, err = 0;
 	size_t i;
+	json_t *artifacts = NULL;
 
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++)
 		;
@@ -154,8 +155,23 @@ int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, in
 					   is_params ? "param" : "tag")) < 0)
 				break;
 		} else if (!strcmp(k, "artifact")) {
-			err = mlp_error_set(MLP_EINVALID, "\"artifact\" lines are not supported by this version of git-mlp");
-			break;
+			/* a path or a list of paths, stored when the run ends */
+			size_t na = json_is_array(v) ? json_array_size(v) : 1;
+			if (na > 1000) {
+				err = mlp_error_set(MLP_ELIMIT, "more than 1000 artifact paths in one line");
+				break;
+			}
+			for (size_t ai = 0; ai < na && !err; ai++) {
+				json_t *av = json_is_array(v) ? json_array_get(v, ai) : v;
+				if (!json_is_string(av) || !json_string_length(av) ||
+				    json_string_length(av) > MLP_MAX_PATH_LEN ||
+				    strlen(json_string_value(av)) != json_string_length(av))
+					err = mlp_error_set(MLP_EINVALID, "\"artifact\" is not a path or a list of paths");
+			}
+			if (err)
+				break;
+			artifacts = v;
+
 		} else {
 			mlp_buf_reset(&prefix);
 			mlp_buf_adds(&prefix, k);
@@ -215,6 +231,12 @@ int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, in
 			if (j)
 				mlp_journal_kv(j, 'g', tags.items[i].key, tv);
 			mlp_map_set(&run->tags, tags.items[i].key, tv);
+		}
+		if (artifacts && json_is_array(artifacts)) {
+			for (i = 0; i < json_array_size(artifacts); i++)
+				mlp_run_queue_artifact(run, json_string_value(json_array_get(artifacts, i)));
+		} else if (artifacts) {
+			mlp_run_queue_artifact(run, json_string_value(artifacts));
 		}
 	}
 	batch_free(&metrics);

@@ -52,7 +52,60 @@ struct mlp_live {
 	int64_t system_ms, last_system;
 	long child;
 	char *params_file, *metrics_file;
+
+	/* artifacts: declared up front or through $MLP_METRICS */
+	char **artifacts;
+	size_t nartifacts;
+	char *cwd;
+	mlp_progress_fn progress;
+	void *progress_data;
 };
+
+static void take_artifact_queue(struct mlp_live *l)
+{
+	for (size_t i = 0; i < l->run->artifact_queue_nr; i++) {
+		size_t j;
+		for (j = 0; j < l->nartifacts; j++)
+			if (!strcmp(l->artifacts[j], l->run->artifact_queue[i]))
+				break;
+		if (j == l->nartifacts) {
+			l->artifacts = mlp_realloc(l->artifacts, (l->nartifacts + 1) * sizeof(char *));
+			l->artifacts[l->nartifacts++] = l->run->artifact_queue[i];
+		} else {
+			free(l->run->artifact_queue[i]);
+		}
+	}
+	free(l->run->artifact_queue);
+	l->run->artifact_queue = NULL;
+	l->run->artifact_queue_nr = 0;
+}
+
+/* Stores the declared artifacts into the run (not saved yet). */
+static void capture_artifacts(struct mlp_live *l, int final)
+{
+	struct mlp_artifact_opts ao = { 0 };
+
+	take_artifact_queue(l);
+	if (!l->nartifacts)
+		return;
+	ao.cwd = l->cwd;
+	ao.quiet = !final;
+	ao.warn = l->warn;
+	ao.warn_data = l->warn_data;
+	if (final) {
+		ao.progress = l->progress;
+		ao.progress_data = l->progress_data;
+	}
+	if (mlp_artifact_capture(l->repo, l->run, (const char *const *)l->artifacts, l->nartifacts,
+				 &ao, NULL) < 0 && l->warn) {
+		struct mlp_buf b = MLP_BUF_INIT;
+		mlp_buf_addf(&b, "cannot store artifacts: %s", mlp_error_message());
+		l->warn(l->warn_data, b.buf);
+		mlp_buf_release(&b);
+	}
+}
+
+static void remove_dir(const char *dir);
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -423,6 +476,11 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	if (o) {
 		l->params_file = resolve_path(o->cwd, o->params_file);
 		l->metrics_file = resolve_path(o->cwd, o->metrics_file);
+		l->cwd = o->cwd ? mlp_strdup(o->cwd) : NULL;
+		l->progress = o->progress;
+		l->progress_data = o->progress_data;
+		for (size_t i = 0; i < o->nartifacts; i++)
+			mlp_run_queue_artifact(run, o->artifacts[i]);
 	}
 	mlp_buf_addf(&b, "%s/live/%s", repo->mlpdir, run->id);
 	l->dir = mlp_buf_detach(&b, NULL);
@@ -454,6 +512,14 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	*out = l;
 	return 0;
 fail:
+	/* no ref names this directory yet: nothing in it is worth keeping */
+	{
+		char *why = mlp_strdup(mlp_error_message());
+		mlp_journal_close(&l->journal);
+		remove_dir(l->dir);
+		mlp_error_set(err, "%s", why);
+		free(why);
+	}
 	mlp_live_free(l);
 	return err;
 }
@@ -515,6 +581,7 @@ int mlp_live_tick(struct mlp_live *l, int final)
 	}
 	if (!final && l->checkpoint_ms > 0 && now - l->last_checkpoint >= l->checkpoint_ms) {
 		struct mlp_run_files logs = { l->out, l->err };
+		capture_artifacts(l, 0);
 		if (save_cas(l->repo, l->run, &logs) < 0)
 			warnf(l, "checkpoint failed: %s", mlp_error_message());
 		l->last_checkpoint = mlp_now_ms();
@@ -559,10 +626,15 @@ int mlp_live_finish(struct mlp_live *l)
 		mlp_map_clear(&m);
 	}
 	mlp_live_tick(l, 1);
+	capture_artifacts(l, 1);
 	err = save_cas(l->repo, l->run, &logs);
-	if (err < 0)
-		return mlp_error_set(err, "cannot record run %s: %s; its data is kept in %s",
-				     l->run->id, mlp_error_message(), l->dir);
+	if (err < 0) {
+		/* the message is formatted from a copy: it lives in the same buffer */
+		char *why = mlp_strdup(mlp_error_message());
+		mlp_error_set(err, "cannot record run %s: %s; its data is kept in %s", l->run->id, why, l->dir);
+		free(why);
+		return err;
+	}
 	mlp_journal_close(&l->journal);
 	remove_dir(l->dir);
 	return 0;
@@ -581,6 +653,10 @@ void mlp_live_free(struct mlp_live *l)
 	mlp_sysmon_free(l->sysmon);
 	free(l->params_file);
 	free(l->metrics_file);
+	for (size_t i = 0; i < l->nartifacts; i++)
+		free(l->artifacts[i]);
+	free(l->artifacts);
+	free(l->cwd);
 	free(l->dir);
 	free(l->metrics);
 	free(l->out);

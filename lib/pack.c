@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <zlib.h>
 
 #define ZBUF_SIZE (256u << 10)
@@ -27,6 +28,224 @@
 static int io_error(const char *what, const char *path)
 {
 	return mlp_error_set(MLP_ERROR, "cannot %s '%s': %s", what, path, strerror(errno));
+}
+
+#define STAGE_SIZE (8u << 20)
+#define STAGE_FLUSH (4u << 20)
+#define ALIGN 4096u
+
+/*
+ * The I/O thread of a counted pack: O_DIRECT writes wait for the device,
+ * so they happen here while the caller hashes and fills the next buffer.
+ */
+struct mlp_pack_writer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *bufs[2];	/* p->stage is bufs[cur]; the other may be in flight */
+	int cur;
+	const unsigned char *out;
+	size_t len;
+	int busy, quit, err;
+	int fd;
+};
+
+static void *writer_main(void *arg)
+{
+	struct mlp_pack_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		size_t off = 0;
+		int e = 0;
+
+		while (!w->busy && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		while (off < w->len) {
+			ssize_t n = write(w->fd, w->out + off, w->len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				e = n < 0 ? errno : EIO;
+				break;
+			}
+			off += (size_t)n;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (e && !w->err)
+			w->err = e;
+		w->busy = 0;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Waits for the buffer in flight; returns the first write errno or 0. */
+static int writer_wait(struct mlp_pack_writer *w)
+{
+	int e;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	e = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return e;
+}
+
+static void writer_start(struct mlp_pack *p)
+{
+	struct mlp_pack_writer *w = mlp_calloc(1, sizeof(*w));
+	void *mem;
+
+	if (posix_memalign(&mem, ALIGN, STAGE_SIZE)) {
+		free(w);
+		return;
+	}
+	w->bufs[0] = p->stage;
+	w->bufs[1] = mem;
+	w->fd = p->fd;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->th, NULL, writer_main, w)) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(mem);
+		free(w);
+		return;
+	}
+	p->writer = w;
+}
+
+static void writer_stop(struct mlp_pack *p)
+{
+	struct mlp_pack_writer *w = p->writer;
+
+	if (!w)
+		return;
+	writer_wait(w);
+	pthread_mutex_lock(&w->mu);
+	w->quit = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w->bufs[1 - w->cur]);	/* bufs[cur] is p->stage, freed with the pack */
+	free(w);
+	p->writer = NULL;
+}
+
+static int stage_flush(struct mlp_pack *p, int all)
+{
+	size_t n = all ? p->stage_len : p->stage_len & ~(size_t)(ALIGN - 1);
+	size_t off = 0;
+
+	if (p->writer) {
+		struct mlp_pack_writer *w = p->writer;
+		int e = writer_wait(w);
+		if (e) {
+			errno = e;
+			return io_error("write", p->tmp_path);
+		}
+		if (!all) {
+			unsigned char *next = w->bufs[1 - w->cur];
+			memcpy(next, p->stage + n, p->stage_len - n);
+			pthread_mutex_lock(&w->mu);
+			w->out = p->stage;
+			w->len = n;
+			w->busy = 1;
+			pthread_cond_broadcast(&w->cv);
+			pthread_mutex_unlock(&w->mu);
+			w->cur = 1 - w->cur;
+			p->stage = next;
+			p->stage_len -= n;
+			return 0;
+		}
+	}
+	if (all && p->direct && (n & (ALIGN - 1))) {
+		/* the unaligned tail goes out through the page cache */
+		int fl = fcntl(p->fd, F_GETFL);
+		if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_DIRECT) < 0)
+			return io_error("write", p->tmp_path);
+		p->direct = 0;
+	}
+	while (off < n) {
+		ssize_t w = write(p->fd, p->stage + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return io_error("write", p->tmp_path);
+		off += (size_t)w;
+	}
+	memmove(p->stage, p->stage + n, p->stage_len - n);
+	p->stage_len -= n;
+	return 0;
+}
+
+/* Counted packs: every byte through the staging buffer and the trailer hash. */
+static int emit(struct mlp_pack *p, const void *data, size_t len)
+{
+	const unsigned char *s = data;
+
+	mlp_sha1_update(&p->sha, data, len);
+	p->size += len;
+	while (len) {
+		size_t take = STAGE_SIZE - p->stage_len < len ? STAGE_SIZE - p->stage_len : len;
+		memcpy(p->stage + p->stage_len, s, take);
+		p->stage_len += take;
+		s += take;
+		len -= take;
+		if (p->stage_len >= STAGE_FLUSH) {
+			int err = stage_flush(p, 0);
+			if (err < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int mlp_pack_open_counted(struct mlp_pack **out, const char *objects_dir, uint32_t count)
+{
+	struct mlp_pack *p;
+	unsigned char hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	int err = mlp_pack_open(&p, objects_dir), fl;
+	void *mem;
+
+	*out = NULL;
+	if (err < 0)
+		return err;
+	if (lseek(p->fd, 0, SEEK_SET) < 0 || ftruncate(p->fd, 0) < 0) {
+		err = io_error("rewind", p->tmp_path);
+		mlp_pack_abort(p);
+		return err;
+	}
+	p->size = 0;
+	p->expect = count;
+	if (posix_memalign(&mem, ALIGN, STAGE_SIZE)) {
+		mlp_pack_abort(p);
+		return mlp_error_set(MLP_ERROR, "out of memory");
+	}
+	p->stage = mem;
+	fl = fcntl(p->fd, F_GETFL);
+	p->direct = fl >= 0 && getenv("MLP_PACK_NO_DIRECT") == NULL &&
+		    fcntl(p->fd, F_SETFL, fl | O_DIRECT) == 0;
+	writer_start(p);
+	mlp_sha1_init(&p->sha);
+	hdr[8] = (unsigned char)(count >> 24);
+	hdr[9] = (unsigned char)(count >> 16);
+	hdr[10] = (unsigned char)(count >> 8);
+	hdr[11] = (unsigned char)count;
+	if ((err = emit(p, hdr, sizeof(hdr))) < 0) {
+		mlp_pack_abort(p);
+		return err;
+	}
+	*out = p;
+	return 0;
 }
 
 int mlp_pack_open(struct mlp_pack **out, const char *objects_dir)
@@ -97,6 +316,8 @@ static int write_all(struct mlp_pack *p, const void *data, size_t len, uint32_t 
 	struct iovec iov = { (void *)data, len };
 
 	*crc = (uint32_t)crc32(*crc, data, (uInt)len);
+	if (p->expect)
+		return emit(p, data, len);
 	return writev_all(p, &iov, 1);
 }
 
@@ -121,6 +342,24 @@ static int write_stored(struct mlp_pack *p, const unsigned char *data, size_t le
 	unsigned char hdrs[IOV_BATCH][5];
 	struct iovec iov[2 * IOV_BATCH];
 	size_t off = 0;
+
+	if (p->expect) {
+		do {
+			size_t take = len - off > STORED_MAX ? STORED_MAX : len - off;
+			unsigned char h[5] = { off + take == len ? 1 : 0, (unsigned char)(take & 0xff),
+					       (unsigned char)(take >> 8), (unsigned char)(~take & 0xff),
+					       (unsigned char)((~take >> 8) & 0xff) };
+			int err;
+			if (crc) {
+				*crc = (uint32_t)crc32(*crc, h, 5);
+				*crc = (uint32_t)crc32(*crc, data + off, (uInt)take);
+			}
+			if ((err = emit(p, h, 5)) < 0 || (err = emit(p, data + off, take)) < 0)
+				return err;
+			off += take;
+		} while (off < len);
+		return 0;
+	}
 
 	do {
 		int n = 0, blocks = 0;
@@ -187,6 +426,16 @@ int mlp_pack_write_blob_begin(struct mlp_pack *p, const void *data, size_t len,
 	int err;
 
 	*start = p->size;
+	if (!crc) {
+		uint32_t ignored = 0;
+		if (level > 0 || !p->expect)
+			return mlp_error_set(MLP_ERROR, "deferred CRC needs a stored object in a counted pack");
+		h[n++] = 0x78;
+		h[n++] = 0x01;
+		if ((err = write_all(p, h, n, &ignored)) < 0)
+			return err;
+		return write_stored(p, data, len, NULL);
+	}
 	*crc = (uint32_t)crc32(0, NULL, 0);
 	if (level > 0) {
 		if ((err = write_all(p, h, n, crc)) < 0)
@@ -198,6 +447,31 @@ int mlp_pack_write_blob_begin(struct mlp_pack *p, const void *data, size_t len,
 	if ((err = write_all(p, h, n, crc)) < 0)
 		return err;
 	return write_stored(p, data, len, crc);
+}
+
+uint32_t mlp_pack_stored_crc(uint64_t len, const uint32_t *block_crcs)
+{
+	unsigned char h[20];
+	size_t n = object_header(h, 3, len);
+	uLong crc;
+	uint64_t off = 0;
+	size_t i = 0;
+
+	h[n++] = 0x78;
+	h[n++] = 0x01;
+	crc = crc32(0, h, (uInt)n);
+	do {
+		size_t take = len - off > MLP_PACK_BLOCK ? MLP_PACK_BLOCK : (size_t)(len - off);
+		unsigned char b[5] = { off + take == len ? 1 : 0, (unsigned char)(take & 0xff),
+				       (unsigned char)(take >> 8), (unsigned char)(~take & 0xff),
+				       (unsigned char)((~take >> 8) & 0xff) };
+		crc = crc32(crc, b, 5);
+		if (take)
+			crc = crc32_combine(crc, block_crcs[i], (z_off_t)take);
+		i++;
+		off += take;
+	} while (off < len);
+	return (uint32_t)crc;
 }
 
 int mlp_pack_write_blob_end(struct mlp_pack *p, uint64_t start, uint32_t crc,
@@ -225,6 +499,8 @@ int mlp_pack_write_blob_end(struct mlp_pack *p, uint64_t start, uint32_t crc,
 
 int mlp_pack_drop_from(struct mlp_pack *p, uint64_t start)
 {
+	if (p->expect)
+		return mlp_error_set(MLP_ERROR, "cannot take objects back from a counted pack");
 	while (p->nr && p->entries[p->nr - 1].offset >= start)
 		p->nr--;
 	if (ftruncate(p->fd, (off_t)start) < 0 || lseek(p->fd, (off_t)start, SEEK_SET) < 0)
@@ -303,6 +579,23 @@ int mlp_pack_finish(struct mlp_pack *p, char name_out[41])
 		mlp_pack_abort(p);
 		return mlp_error_set(MLP_ELIMIT, "too many objects for one pack");
 	}
+	if (p->expect) {
+		if (p->nr != p->expect) {
+			mlp_pack_abort(p);
+			return mlp_error_set(MLP_ERROR, "pack has %zu objects, %u announced", p->nr, p->expect);
+		}
+		mlp_sha1_final(sum, &p->sha);
+		if ((err = stage_flush(p, 1)) < 0)
+			goto fail;
+		writer_stop(p);
+		if (write(p->fd, sum, 20) != 20 || fchmod(p->fd, 0444) < 0 || close(p->fd) < 0) {
+			p->fd = -1;
+			err = io_error("write", p->tmp_path);
+			goto fail;
+		}
+		p->fd = -1;
+		goto indexed;
+	}
 	cnt[0] = (unsigned char)(p->nr >> 24);
 	cnt[1] = (unsigned char)(p->nr >> 16);
 	cnt[2] = (unsigned char)(p->nr >> 8);
@@ -333,6 +626,7 @@ int mlp_pack_finish(struct mlp_pack *p, char name_out[41])
 		goto fail;
 	}
 	p->fd = -1;
+indexed:
 	tohex(hex, sum, 20);
 
 	/* the index */
@@ -407,6 +701,7 @@ void mlp_pack_abort(struct mlp_pack *p)
 {
 	if (!p)
 		return;
+	writer_stop(p);
 	if (p->fd >= 0)
 		close(p->fd);
 	if (p->tmp_path)
@@ -415,5 +710,6 @@ void mlp_pack_abort(struct mlp_pack *p)
 	free(p->dir);
 	free(p->entries);
 	free(p->zbuf);
+	free(p->stage);
 	free(p);
 }

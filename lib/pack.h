@@ -19,6 +19,8 @@
 #include "mlp.h"
 #include "sha1.h"
 
+struct mlp_pack_writer;
+
 struct mlp_pack_entry {
 	unsigned char oid[20];
 	uint32_t crc;
@@ -33,10 +35,25 @@ struct mlp_pack {
 	struct mlp_pack_entry *entries;
 	size_t nr, alloc;
 	unsigned char *zbuf;	/* deflate output */
+
+	/* counted packs: the count is known up front, so the trailer is
+	 * hashed as the bytes go out, and they go out with O_DIRECT */
+	uint32_t expect;	/* 0: not counted */
+	struct mlp_sha1 sha;
+	unsigned char *stage;	/* aligned staging buffer being filled */
+	size_t stage_len;
+	int direct;
+	struct mlp_pack_writer *writer;	/* writes full buffers on its own thread */
 };
 
 /* Starts a temporary pack in <objects_dir>/pack. */
 int mlp_pack_open(struct mlp_pack **out, const char *objects_dir);
+/*
+ * A pack of exactly `count` objects: no second pass over the file at the
+ * end, and no page cache filled with data nobody reads soon (O_DIRECT
+ * where the file system has it).  mlp_pack_drop_from() is not available.
+ */
+int mlp_pack_open_counted(struct mlp_pack **out, const char *objects_dir, uint32_t count);
 
 /*
  * Appends one blob.  `oid` is its id (mlp_sha1_blob()), computed by the
@@ -50,6 +67,14 @@ int mlp_pack_write_blob_begin(struct mlp_pack *p, const void *data, size_t len,
 			      int level, uint64_t *start, uint32_t *crc);
 int mlp_pack_write_blob_end(struct mlp_pack *p, uint64_t start, uint32_t crc,
 			    uint32_t adler, int level, const unsigned char oid[20]);
+/*
+ * With crc == NULL, mlp_pack_write_blob_begin() (level 0) leaves the CRC
+ * to the caller, who computes the CRC-32 of each 65535-byte block of the
+ * data elsewhere and combines them here into the CRC of the entry so far.
+ */
+#define MLP_PACK_BLOCK 65535u
+uint32_t mlp_pack_stored_crc(uint64_t len, const uint32_t *block_crcs);
+
 /* Forgets the last object written (it existed already): truncates. */
 int mlp_pack_drop_from(struct mlp_pack *p, uint64_t start);
 

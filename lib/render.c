@@ -465,6 +465,9 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			if (!last)
 				mlp_buf_adds(b, "  ");
 		}
+		/* an empty last cell leaves padding: lines end without blanks */
+		while (b->len && b->buf[b->len - 1] == ' ')
+			b->len--;
 		mlp_buf_addch(b, '\n');
 	}
 	if (shown < t->cols)
@@ -604,8 +607,23 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 		t.keep = 3;
 	}
 	if (o->columns) {
-		for (size_t k = 0; k < o->ncolumns; k++)
+		for (size_t k = 0; k < o->ncolumns; k++) {
+			/* numbers align right, as in the default metric columns */
+			int numeric = 0, other = 0;
+			for (size_t i = 0; i < list->nr && !other; i++) {
+				struct mlp_value v;
+				int found = 0;
+				if (mlp_run_field(list->runs[i], o->columns[k], &v, &found) == 0 && found) {
+					if (v.type == MLP_INT || v.type == MLP_FLOAT)
+						numeric = 1;
+					else
+						other = 1;
+				}
+				mlp_value_clear(&v);
+			}
+			t.right[fixed + k] = numeric && !other;
 			mlp_table_add(&t, o->columns[k], NULL);
+		}
 	} else {
 		for (size_t k = 0; k < pkeys.nr; k++)
 			add_header(&t, "params.", pkeys.items[k].key);

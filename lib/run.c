@@ -75,6 +75,7 @@ void mlp_run_free(struct mlp_run *run)
 	free_series(run);
 	free(run->logs_stdout_tail);
 	free(run->logs_stderr_tail);
+	mlp_run_clear_artifacts(run);
 	free(run);
 }
 
@@ -427,6 +428,19 @@ int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id
 	ws = git_tree_entry_byname(tree, "workspace");
 	if (ws && git_tree_entry_type(ws) == GIT_OBJECT_TREE)
 		git_oid_tostr(run->workspace, sizeof(run->workspace), git_tree_entry_id(ws));
+	ws = git_tree_entry_byname(tree, "artifacts");
+	if (ws && git_tree_entry_type(ws) == GIT_OBJECT_TREE) {
+		struct mlp_buf amp = MLP_BUF_INIT;
+		git_oid_tostr(run->artifacts, sizeof(run->artifacts), git_tree_entry_id(ws));
+		err = entry_blob(&amp, repo->git, tree, "artifacts.mp", MLP_MAX_RECORD_SIZE);
+		if (!err)
+			err = mlp_artifact_decode_list(run, amp.buf, amp.len);
+		else if (err == MLP_ENOTFOUND)
+			err = 0;
+		mlp_buf_release(&amp);
+		if (err < 0)
+			goto done;
+	}
 	if (flags & MLP_LOAD_SERIES) {
 		if ((err = load_series(run, repo->git, tree)) < 0)
 			goto done;
@@ -694,6 +708,29 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 		    git_treebuilder_insert(NULL, tb, "workspace", &ws_oid, GIT_FILEMODE_TREE) < 0) {
 			err = mlp_git_error(MLP_ERROR, "workspace");
 			goto done;
+		}
+	}
+	if (run->artifacts[0]) {
+		git_oid art_oid;
+		mlp_buf_reset(&data);
+		if (git_oid_fromstr(&art_oid, run->artifacts) < 0 ||
+		    git_treebuilder_insert(NULL, tb, "artifacts", &art_oid, GIT_FILEMODE_TREE) < 0) {
+			err = mlp_git_error(MLP_ERROR, "artifacts");
+			goto done;
+		}
+		if ((err = mlp_artifact_encode_list(&data, run)) < 0 ||
+		    (err = insert_blob(tb, repo->git, "artifacts.mp", data.buf, data.len)) < 0)
+			goto done;
+	} else if (old_tree && git_tree_entry_byname(old_tree, "artifacts")) {
+		/* artifacts were not loaded: keep the stored ones */
+		static const char *const keep[2] = { "artifacts", "artifacts.mp" };
+		for (int i = 0; i < 2; i++) {
+			const git_tree_entry *e = git_tree_entry_byname(old_tree, keep[i]);
+			if (e && git_treebuilder_insert(NULL, tb, keep[i], git_tree_entry_id(e),
+							git_tree_entry_filemode(e)) < 0) {
+				err = mlp_git_error(MLP_ERROR, keep[i]);
+				goto done;
+			}
 		}
 	}
 	if (git_treebuilder_write(&tree_oid, tb) < 0 || git_tree_lookup(&tree, repo->git, &tree_oid) < 0) {

@@ -388,15 +388,19 @@ static void test_bad_sections(void **state)
 	free(line);
 }
 
-static void test_artifact_refused(void **state)
+static void test_artifact_queued(void **state)
 {
 	struct mlp_run *run = mlp_run_new();
 
 	(void)state;
-	assert_int_equal(ingest(run, "{\"artifact\":\"model.pt\"}"), MLP_EINVALID);
-	assert_non_null(strstr(mlp_error_message(), "artifact"));
+	assert_int_equal(ingest(run, "{\"artifact\":\"model.pt\"}"), 0);
+	assert_int_equal(ingest(run, "{\"artifact\":[\"a/b\",\"model.pt\"]}"), 0);
+	assert_int_equal(run->artifact_queue_nr, 2);
+	assert_string_equal(run->artifact_queue[0], "model.pt");
+	assert_string_equal(run->artifact_queue[1], "a/b");
 	assert_refused_unchanged("{\"loss\":1,\"artifact\":{\"path\":\"x\"}}", MLP_EINVALID);
-	assert_refused_unchanged("{\"artifact\":\"x\",\"params\":{\"a\":1}}", MLP_EINVALID);
+	assert_refused_unchanged("{\"artifact\":\"\",\"params\":{\"a\":1}}", MLP_EINVALID);
+	assert_refused_unchanged("{\"artifact\":[1]}", MLP_EINVALID);
 	mlp_run_free(run);
 }
 
@@ -644,7 +648,7 @@ int main(void)
 		cmocka_unit_test(test_bad_metric_values),
 		cmocka_unit_test(test_bad_steps),
 		cmocka_unit_test(test_bad_sections),
-		cmocka_unit_test(test_artifact_refused),
+		cmocka_unit_test(test_artifact_queued),
 		cmocka_unit_test(test_params_from_argv),
 		cmocka_unit_test(test_params_from_argv_edges),
 		cmocka_unit_test(test_params_from_argv_long_key),
