@@ -9,10 +9,13 @@ man1dir ?= $(mandir)/man1
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-PKGS := libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8 zlib
+PKGS := libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8 zlib sqlite3
 
 DEB_PKGS := gcc make pkg-config git python3 libgit2-dev libmsgpack-dev \
-	libxxhash-dev libcmocka-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev
+	libxxhash-dev libcmocka-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev \
+	libsqlite3-dev
+# e2e sync tests: smart HTTP through git http-backend as CGI (git daemon ships with git)
+DEB_PKGS += lighttpd
 
 ifdef SANITIZE
 BUILD := build/san
@@ -28,7 +31,7 @@ WARN += -Werror
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -Ilib
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
@@ -103,6 +106,39 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench/run-overhead.sh
 
+# Fuzzing (docs/security.md): libFuzzer from Debian's clang; the targets
+# and the library built with ASan+UBSan into build/fuzz/, each target run
+# for FUZZ_SECONDS (FUZZ_TARGETS: a subset by name, e.g. "record query").
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) -Ilib
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h) VERSION | check-seams
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DMLP_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+fuzz: EXTRA_DEB_PKGS = $(FUZZ_DEB_PKGS)
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+bench-artifacts: EXTRA_DEB_PKGS = time git-lfs git-annex
+bench-artifacts: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench/artifact-ingest.sh
+
 doc:
 	@$(MAKE) --no-print-directory -C docs
 
@@ -114,4 +150,4 @@ install: all
 clean:
 	rm -rf build git-mlp
 
-.PHONY: all deps unit test demo bench doc install clean check-seams git-mlp
+.PHONY: all deps unit test demo bench bench-artifacts fuzz fuzz-build doc install clean check-seams git-mlp

@@ -7,13 +7,14 @@
 #include <string.h>
 
 static const char *const compare_usage[] = {
-	"git mlp compare [--all] [--format=<fmt>] [--sort [-]<key>] [--limit <n>] (<run>... | --where <expr>)",
+	"git mlp compare [--all] [--format=<fmt>] [--sort [-]<key>] [--limit <n>] (<run>... | --where <expr> | --sweep <id>)",
 	NULL
 };
 
 int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 {
-	const char *fmt_name = "table", *where = NULL;
+	const char *fmt_name = "table", *where = NULL, *sweep = NULL;
+	struct mlp_buf sweep_where = MLP_BUF_INIT;
 	int all = 0;
 	long long limit = 20;
 	enum mlp_format fmt;
@@ -24,6 +25,7 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 	struct mlp_diff_opts o = { 0 };
 	struct mlp_option opts[] = {
 		OPT_STRING('w', "where", &where, "expr", "compare the runs matching a query"),
+		OPT_STRING(0, "sweep", &sweep, "id", "compare the points of a sweep (--where \"attributes.parent = '<id>'\")"),
 		OPT_LIST('s', "sort", &sort, "[-]key", "order of the runs with --where"),
 		OPT_INT('n', "limit", &limit, "n", "with --where: at most n runs (default 20)"),
 		OPT_BOOL(0, "all", &all, "show params that are the same in every run too"),
@@ -32,6 +34,14 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 	};
 
 	argc = mlp_parse_options(argc, argv, opts, compare_usage, 0);
+	if (sweep) {
+		size_t len = strlen(sweep);
+		if (where || len < 4 || len > MLP_ID_HEXSZ || strspn(sweep, "0123456789abcdef") != len)
+			mlp_usage_with_options(compare_usage, opts);
+		/* an id prefix, like run ids */
+		mlp_buf_addf(&sweep_where, "attributes.parent LIKE '%s%%'", sweep);
+		where = sweep_where.buf;
+	}
 	if ((!argc && !where) || (argc && where))
 		mlp_usage_with_options(compare_usage, opts);
 	if (mlp_format_parse(&fmt, fmt_name) < 0 || fmt == MLP_FMT_TEXT) {
@@ -76,5 +86,6 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 	mlp_run_list_release(&list);
 	mlp_query_free(q);
 	mlp_strlist_free(&sort);
+	mlp_buf_release(&sweep_where);
 	return 0;
 }

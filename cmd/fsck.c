@@ -1,7 +1,8 @@
 /*
- * git mlp fsck: decode every record of every run (or the runs named) and
- * report each problem with its run; with --live, finish the live runs of
- * this host whose `git mlp run` died, as "crashed".
+ * git mlp fsck: decode every record of every run (or the runs named),
+ * re-hash every artifact, and report each problem with its run (and
+ * path); with --live, finish the live runs of this host whose
+ * `git mlp run` died, as "crashed".
  */
 #include "cmd.h"
 
@@ -9,16 +10,26 @@
 
 static const char *const fsck_usage[] = { "git mlp fsck [--live] [<run>...]", NULL };
 
+static void artifact_problem(void *data, const char *path, const char *msg)
+{
+	error("run %s: artifact '%s': %s", (const char *)data, path, msg);
+}
+
 static int check_one(struct mlp_ctx *ctx, const char *id)
 {
 	struct mlp_run *run = NULL;
+	size_t problems = 0;
 
 	if (mlp_run_load(&run, ctx->repo, id, MLP_LOAD_SERIES | MLP_LOAD_LOGS) < 0) {
 		error("%s", mlp_error_message());
 		return 1;
 	}
+	if (mlp_artifact_verify(ctx->repo, run, artifact_problem, (void *)id, &problems) < 0) {
+		error("run %s: %s", id, mlp_error_message());
+		problems++;
+	}
 	mlp_run_free(run);
-	return 0;
+	return problems ? 1 : 0;
 }
 
 int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx)

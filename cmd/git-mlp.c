@@ -12,6 +12,7 @@
 
 #define NEED_REPO 1u
 #define NO_RECOVER 2u
+#define USE_PAGER 4u
 
 struct command {
 	const char *name;
@@ -23,21 +24,36 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, NEED_REPO, "Prepare a repository for git-mlp" },
 	{ "run", cmd_run, NEED_REPO, "Run a command and record it as a run" },
-	{ "log", cmd_log, 0, "Log metrics, params or tags to a run" },
-	{ "ls", cmd_ls, NEED_REPO, "List runs" },
-	{ "show", cmd_show, NEED_REPO, "Show one run" },
+	{ "log", cmd_log, USE_PAGER, "Log metrics, params or tags to a run" },
+	{ "ls", cmd_ls, NEED_REPO | USE_PAGER, "List runs" },
+	{ "show", cmd_show, NEED_REPO | USE_PAGER, "Show one run" },
 	{ "rm", cmd_rm, NEED_REPO, "Delete runs" },
-	{ "diff", cmd_diff, NEED_REPO, "Compare two runs: params and metrics" },
-	{ "compare", cmd_compare, NEED_REPO, "Compare several runs side by side" },
+	{ "diff", cmd_diff, NEED_REPO | USE_PAGER, "Compare two runs: params and metrics" },
+	{ "compare", cmd_compare, NEED_REPO | USE_PAGER, "Compare several runs side by side" },
+	{ "report", cmd_report, NEED_REPO, "Report runs as Markdown or HTML for code review" },
+	{ "plot", cmd_plot, NEED_REPO, "Plot metric curves in the terminal or as SVG" },
 	{ "cat", cmd_cat, 0, "Decode a stored record to JSON" },
 	{ "checkout", cmd_checkout, NEED_REPO, "Restore a run's artifacts" },
 	{ "gc", cmd_gc, NEED_REPO, "Drop stale artifact cache entries; pack run refs" },
+	{ "push", cmd_push, NEED_REPO, "Push runs to a remote" },
+	{ "fetch", cmd_fetch, NEED_REPO, "Fetch runs from a remote" },
+	{ "pull", cmd_pull, NEED_REPO, "Fetch runs and show what arrived" },
+	{ "ls-remote", cmd_ls_remote, NEED_REPO, "List the runs of a remote" },
+	{ "install-hooks", cmd_install_hooks, NEED_REPO, "Install (or remove) the git hooks" },
+	{ "hook", cmd_hook, NEED_REPO, "Run a hook (called by the installed hooks)" },
+	{ "sweep", cmd_sweep, NEED_REPO, "Run a command over a grid or random set of params" },
+	{ "queue", cmd_queue, NEED_REPO, "Run, list or remove queued sweep points" },
+	{ "rerun", cmd_rerun, NEED_REPO, "Run a run's command again on its exact code" },
+	{ "apply", cmd_apply, NEED_REPO, "Put a run's workspace into the work tree" },
+	{ "import", cmd_import, NEED_REPO, "Import runs from MLflow, DVCLive or DVC experiments" },
+	{ "export", cmd_export, NEED_REPO, "Export runs as JSON, CSV or an MLflow store" },
 	{ "fsck", cmd_fsck, NEED_REPO | NO_RECOVER, "Check runs; finish crashed live runs" },
 	{ "help", cmd_help, 0, "Show the manual" },
 };
 
 static const char main_usage[] =
-	"usage: git mlp [--version] [-h] <command> [<args>]\n";
+	"usage: git mlp [--version] [-h] [--color[=<when>] | --no-color] [-p | --paginate | -P | --no-pager]\n"
+	"               <command> [<args>]\n";
 
 static void print_commands(FILE *f)
 {
@@ -48,20 +64,28 @@ static void print_commands(FILE *f)
 	fputs("\n'git mlp <command> -h' shows a command's options; 'git help mlp' the manual.\n", f);
 }
 
-/* color.mlp, then color.ui; NO_COLOR and TERM=dumb turn "auto" off. */
+static int color_opt = -1;	/* --color / --no-color */
+int mlp_pager_opt = -1;	/* -p / -P */
+
+static int parse_when(const char *v)
+{
+	if (!strcasecmp(v, "always") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+		return 1;
+	if (!strcasecmp(v, "never") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+		return 0;
+	return -1;	/* auto */
+}
+
+/* --color, then color.mlp, then color.ui; NO_COLOR and TERM=dumb turn "auto" off. */
 static int want_color(struct mlp_repo *repo)
 {
 	char *v = NULL;
-	int on = -1;
+	int on = color_opt;
 	const char *term = getenv("TERM");
 
-	if (repo && (mlp_config_get_string(repo, "color.mlp", &v) == 0 ||
-		     mlp_config_get_string(repo, "color.ui", &v) == 0)) {
-		if (!strcasecmp(v, "always"))
-			on = 1;
-		else if (!strcasecmp(v, "never") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-			 !strcasecmp(v, "off"))
-			on = 0;
+	if (on < 0 && repo && (mlp_config_get_string(repo, "color.mlp", &v) == 0 ||
+			       mlp_config_get_string(repo, "color.ui", &v) == 0)) {
+		on = parse_when(v);
 		free(v);
 	}
 	if (on >= 0)
@@ -77,14 +101,41 @@ int main(int argc, const char **argv)
 {
 	struct mlp_ctx ctx = { 0 };
 	const struct command *cmd = NULL;
-	int ret, err;
+	int ret, err, pager = -1;
+
+	/* options of git-mlp itself, before the command */
+	while (argc > 1 && argv[1][0] == '-') {
+		const char *a = argv[1];
+		if (!strcmp(a, "--color"))
+			color_opt = 1;
+		else if (!strncmp(a, "--color=", 8)) {
+			color_opt = parse_when(a + 8);
+			if (color_opt < 0 && strcasecmp(a + 8, "auto")) {
+				fprintf(stderr, "error: --color takes always, never or auto\n");
+				return 129;
+			}
+		} else if (!strcmp(a, "--no-color"))
+			color_opt = 0;
+		else if (!strcmp(a, "-p") || !strcmp(a, "--paginate"))
+			pager = mlp_pager_opt = 1;
+		else if (!strcmp(a, "-P") || !strcmp(a, "--no-pager"))
+			pager = mlp_pager_opt = 0;
+		else
+			break;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 
 	if (argc < 2 || !strcmp(argv[1], "-h")) {
 		print_commands(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 129 : 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("git-mlp version %s\n", MLP_VERSION);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		struct mlp_buf v = MLP_BUF_INIT;
+		mlp_versions(&v);
+		printf("git-mlp version %s\n%s", MLP_VERSION, v.buf ? v.buf : "");
+		mlp_buf_release(&v);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--help"))
@@ -96,6 +147,7 @@ int main(int argc, const char **argv)
 		fprintf(stderr, "git: '%s' is not a git mlp command. See 'git mlp -h'.\n", argv[1]);
 		return 129;
 	}
+	ctx.color = want_color(NULL);
 	/* `git mlp ls -h` works outside a repository, as in git */
 	if ((cmd->flags & NEED_REPO) && !(argc == 3 && !strcmp(argv[2], "-h"))) {
 		err = mlp_repo_open(&ctx.repo);
@@ -104,6 +156,14 @@ int main(int argc, const char **argv)
 		if (err < 0)
 			die_lib();
 		ctx.color = want_color(ctx.repo);
+		/* `git mlp log metric ...` writes nothing: no pager for it */
+		if ((cmd->flags & USE_PAGER) && pager != 0 && !(argc == 3 && !strcmp(argv[2], "-h")) &&
+		    !(!strcmp(cmd->name, "log") && argc > 2 &&
+		      (!strcmp(argv[2], "metric") || !strcmp(argv[2], "param") ||
+		       !strcmp(argv[2], "tag") || !strcmp(argv[2], "artifact"))))
+			setup_pager(ctx.repo);
+		else if (pager == 1)
+			setup_pager(ctx.repo);
 		/* runs whose `git mlp run` died here are finished as "crashed" first */
 		if (!(cmd->flags & NO_RECOVER)) {
 			size_t n = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const history_usage[] = {
 	"git mlp log [-n <n>] [--all-metrics] [<revision range>]",
@@ -36,6 +37,8 @@ int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx)
 		range = argv[0];
 	if (!ctx->repo && (err = mlp_repo_open(&ctx->repo)) < 0)
 		die_lib();
+	if (mlp_pager_opt != 0 && setup_pager(ctx->repo) && !getenv("NO_COLOR"))
+		ctx->color = ctx->color || isatty(2);
 	if (mlp_repo_log(&log, &n, ctx->repo, range, max > 0 ? (size_t)max : 0) < 0)
 		die_lib();
 	if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)

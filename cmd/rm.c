@@ -1,12 +1,17 @@
 #include "cmd.h"
+#include "sync.h"
 
 #include <string.h>
 
-static const char *const rm_usage[] = { "git mlp rm <run>...", NULL };
+static const char *const rm_usage[] = { "git mlp rm [--remote <remote>] <run>...", NULL };
 
 int cmd_rm(int argc, const char **argv, struct mlp_ctx *ctx)
 {
-	struct mlp_option opts[] = { OPT_END() };
+	const char *remote = NULL;
+	struct mlp_option opts[] = {
+		OPT_STRING(0, "remote", &remote, "remote", "delete the runs on this remote too"),
+		OPT_END()
+	};
 	int ret = 0;
 
 	argc = mlp_parse_options(argc, argv, opts, rm_usage, 0);
@@ -24,6 +29,24 @@ int cmd_rm(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (mlp_run_load(&run, ctx->repo, id, 0) < 0) {
 			run = mlp_run_new();
 			memcpy(run->id, id, sizeof(run->id));
+		}
+		if (remote) {
+			/* remote first: a run the remote keeps stays here too, to retry */
+			struct mlp_sync_result res = MLP_SYNC_RESULT_INIT;
+			char *one[1] = { id };
+			const char *why = NULL;
+			if (mlp_sync_delete_remote(ctx->repo, remote, one, 1, NULL, &res) < 0)
+				why = mlp_error_message();
+			else if (res.nr && res.items[0].state == MLP_SYNC_REJECTED && res.items[0].reason &&
+				 !strstr(res.items[0].reason, "does not exist"))
+				why = res.items[0].reason;
+			if (why) {
+				ret = error("run %.8s not deleted on '%s': %s", id, remote, why) ? 1 : 1;
+				mlp_sync_result_release(&res);
+				mlp_run_free(run);
+				continue;
+			}
+			mlp_sync_result_release(&res);
 		}
 		if (mlp_run_delete(ctx->repo, run) < 0)
 			ret = error("%s", mlp_error_message()) ? 1 : 1;

@@ -73,9 +73,51 @@ static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run)
 	}
 }
 
+/*
+ * --run-id: a queued sweep point (or one `git mlp queue run` claimed) is
+ * finished under its own id.  Its ref is moved from the commit loaded
+ * here by compare-and-swap, so two machines never both run it.
+ */
+static void adopt_queued(struct mlp_ctx *ctx, struct mlp_run *run, const char *id,
+			 const char *name, const char *experiment)
+{
+	struct mlp_run *q = NULL;
+	int err = mlp_run_load(&q, ctx->repo, id, 0);
+
+	if (err == MLP_ENOTFOUND)
+		die("no run matches '%s'", id);
+	if (err < 0)
+		die_lib();
+	if (q->status != MLP_STATUS_QUEUED && q->status != MLP_STATUS_RUNNING)
+		die("run %s is %s, not queued", q->id, mlp_status_name(q->status));
+	memcpy(run->id, q->id, sizeof(run->id));
+	memcpy(run->commit, q->commit, sizeof(run->commit));
+	if (!name) {
+		free(run->name);
+		run->name = q->name ? mlp_strdup(q->name) : NULL;
+	}
+	if (!experiment && q->experiment) {
+		free(run->experiment);
+		run->experiment = mlp_strdup(q->experiment);
+	}
+	if (!run->parent && q->parent)
+		run->parent = mlp_strdup(q->parent);
+	/* the point's params, then what this command line says */
+	for (size_t i = 0; i < q->params.nr; i++)
+		if (!mlp_map_get(&run->params, q->params.items[i].key)) {
+			struct mlp_value v;
+			mlp_value_copy(&v, &q->params.items[i].val);
+			mlp_map_set(&run->params, q->params.items[i].key, &v);
+		}
+	mlp_map_copy(&run->tags, &q->tags);
+	if (q->note)
+		run->note = mlp_strdup(q->note);
+	mlp_run_free(q);
+}
+
 int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 {
-	const char *name = NULL, *experiment = NULL;
+	const char *name = NULL, *experiment = NULL, *parent = NULL, *run_id = NULL;
 	struct mlp_strlist params = { 0 }, artifact_args = { 0 };
 	char **cfg_artifacts = NULL;
 	size_t ncfg_artifacts = 0;
@@ -108,6 +150,8 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		OPT_STRING(0, "params-file", &params_file, "file", "YAML or JSON params file read at start and end"),
 		OPT_STRING(0, "metrics-file", &metrics_file, "file", "JSON or YAML metrics file read at the end"),
 		OPT_LIST(0, "artifact", &artifact_args, "path", "store this file, directory or glob when the run ends (repeatable)"),
+		OPT_STRING(0, "parent", &parent, "id", "the sweep or run this run belongs to (32 hex)"),
+		OPT_STRING(0, "run-id", &run_id, "id", "finish this queued (or claimed) run instead of creating one"),
 		OPT_END()
 	};
 
@@ -161,6 +205,12 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		mlp_map_set(&run->params, key, &v);
 		free(key);
 	}
+	if (parent && (strlen(parent) != MLP_ID_HEXSZ || strspn(parent, "0123456789abcdef") != MLP_ID_HEXSZ))
+		die("--parent wants a 32-hex id, not '%s'", parent);
+	if (parent)
+		run->parent = mlp_strdup(parent);
+	if (run_id)
+		adopt_queued(ctx, run, run_id, name, experiment);
 	if (mlp_repo_head(ctx->repo, run->base, &run->branch) < 0)
 		die_lib();
 	if (mlp_config_get_int64(ctx->repo, "mlp.workspace.maxFileSize", &max_file, 10 << 20) < 0)
@@ -214,7 +264,7 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	lo.progress_data = &progress_shown;
 	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
 		die_lib();
-	if (!name)
+	if (!name && !run_id)
 		settle_name(ctx, run);
 
 	env_add[0] = env_pair("MLP_RUN_ID", run->id);

@@ -158,30 +158,26 @@ static void gear_init(void)
 	}
 }
 
-static uint64_t top_mask(int bits)
-{
-	return bits <= 0 ? 0 : bits >= 64 ? ~0ull : ~0ull << (64 - bits);
-}
-
 void mlp_chunker_init(struct mlp_chunker *c, size_t min, size_t avg, size_t max)
 {
-	int bits = 0;
-
 	pthread_once(&gear_once, gear_init);
-	while (((size_t)1 << (bits + 1)) <= avg)
-		bits++;
 	c->min = min;
 	c->avg = avg;
 	c->max = max;
-	/* normalization level 2: 4x harder to cut before avg, 4x easier after */
-	c->mask_s = top_mask(bits + 2);
-	c->mask_l = top_mask(bits - 2);
+	/* P(cut) per position past min = 1 / (avg - min): chunks average avg */
+	c->threshold = avg > min ? UINT64_MAX / (uint64_t)(avg - min) : UINT64_MAX;
 }
 
+/*
+ * One threshold everywhere (no "normalized chunking" with a stricter test
+ * before avg): two chunkings that started at different offsets then see
+ * the same cut candidates, so after a change the cuts fall back into step
+ * at the first candidate past both starts + min.
+ */
 size_t mlp_chunker_cut(const struct mlp_chunker *c, const unsigned char *p, size_t n)
 {
-	size_t i, limit = n < c->max ? n : c->max, normal = limit < c->avg ? limit : c->avg;
-	uint64_t h = 0;
+	size_t i, limit = n < c->max ? n : c->max;
+	uint64_t h = 0, t = c->threshold;
 
 	if (n <= c->min)
 		return n;
@@ -193,30 +189,17 @@ size_t mlp_chunker_cut(const struct mlp_chunker *c, const unsigned char *p, size
 	 * through one shift and one add, so the loop runs at about twice the
 	 * speed of the byte-wise recurrence; h1 is checked on the side.
 	 */
-	for (; i + 1 < normal; i += 2) {
-		uint64_t ga = gear[p[i]], h1 = (h << 1) + ga;
-		h = (h << 2) + (ga << 1) + gear[p[i + 1]];
-		if (!(h1 & c->mask_s))
-			return i + 1;
-		if (!(h & c->mask_s))
-			return i + 2;
-	}
-	for (; i < normal; i++) {
-		h = (h << 1) + gear[p[i]];
-		if (!(h & c->mask_s))
-			return i + 1;
-	}
 	for (; i + 1 < limit; i += 2) {
 		uint64_t ga = gear[p[i]], h1 = (h << 1) + ga;
 		h = (h << 2) + (ga << 1) + gear[p[i + 1]];
-		if (!(h1 & c->mask_l))
+		if (h1 < t)
 			return i + 1;
-		if (!(h & c->mask_l))
+		if (h < t)
 			return i + 2;
 	}
 	for (; i < limit; i++) {
 		h = (h << 1) + gear[p[i]];
-		if (!(h & c->mask_l))
+		if (h < t)
 			return i + 1;
 	}
 	return limit;
@@ -1778,9 +1761,11 @@ static int store_path(struct store *s, const char *abs, const char *rel, int dep
 {
 	struct stat st;
 
-	if (lstat(abs, &st) < 0)
-		return mlp_error_set(errno == ENOENT ? MLP_ENOTFOUND : MLP_ERROR,
-				     "cannot store '%s': %s", rel, strerror(errno));
+	if (lstat(abs, &st) < 0) {
+		if (errno == ENOENT)
+			return mlp_error_set(MLP_ENOTFOUND, "artifact '%s' does not exist", rel);
+		return mlp_error_set(MLP_ERROR, "cannot store '%s': %s", rel, strerror(errno));
+	}
 	if (S_ISLNK(st.st_mode))
 		return store_symlink(s, abs, rel);
 	if (S_ISDIR(st.st_mode))
@@ -1843,7 +1828,7 @@ static int work_tree_path(struct mlp_repo *repo, const char *cwd, const char *pa
 		mlp_buf_reset(&parent);
 		mlp_buf_adds(&parent, *rp ? rp : "/");
 		mlp_buf_reset(&full);
-		mlp_buf_addf(&full, "%s/%s", parent.buf, base);
+		mlp_buf_addf(&full, "%s/%s", parent.buf, base);	/* base points into rp */
 		base = full.buf + parent.len + 1;
 		free(rp);
 		rp = mlp_strdup(parent.buf);
@@ -1864,9 +1849,12 @@ static int work_tree_path(struct mlp_repo *repo, const char *cwd, const char *pa
 		err = mlp_error_set(MLP_EINVALID, "'%s' cannot be stored (a .git directory?)", path);
 		goto done;
 	}
-	mlp_buf_reset(&full);
-	mlp_buf_addf(&full, "%s/%s", rp, base);
-	*abs_out = mlp_buf_detach(&full, NULL);
+	{
+		/* `base` may point into `full` itself */
+		struct mlp_buf a = MLP_BUF_INIT;
+		mlp_buf_addf(&a, "%s/%s", rp, base);
+		*abs_out = mlp_buf_detach(&a, NULL);
+	}
 	*rel_out = mlp_buf_detach(&out, NULL);
 done:
 	free(wd);
@@ -1996,9 +1984,22 @@ static int merge_into_run(struct store *s, struct mlp_run *run, char **roots, si
 	}
 	s->files_nr = 0;
 	free(run->artifact);
+	/* a path captured twice (a glob and a name): once */
+	qsort(all, n, sizeof(*all), cmp_artifact);
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (k && !strcmp(all[k - 1].path, all[i].path)) {
+				free(all[k - 1].path);
+				all[k - 1] = all[i];
+				continue;
+			}
+			all[k++] = all[i];
+		}
+		n = k;
+	}
 	run->artifact = all;
 	run->artifact_nr = n;
-	qsort(all, n, sizeof(*all), cmp_artifact);
 	if (!n) {
 		run->artifacts[0] = '\0';
 		return 0;
@@ -2492,26 +2493,26 @@ struct verify_ctx {
 static void verify_problem(struct walk *w, const char *path, const char *msg)
 {
 	struct verify_ctx *v = w->data;
-	v->problem(v->data, path, msg);
+	if (v->problem)
+		v->problem(v->data, path, msg);
 }
 
 static int verify_file(struct walk *w, const char *path, const git_tree_entry *e, int chunked)
 {
-	struct verify_ctx *v = w->data;
 	const struct mlp_artifact *rec = listed(w->run, path);
 	struct source src;
 	int err;
 
 	if (!rec && w->run->artifact_nr) {
 		w->problems++;
-		v->problem(v->data, path, "in the artifacts tree but not in artifacts.mp");
+		verify_problem(w, path, "in the artifacts tree but not in artifacts.mp");
 	}
 	err = source_open(&src, w->git, w->odb, e, chunked, rec);
 	if (!err)
 		err = source_read(&src, w->git, NULL, NULL, NULL, NULL, NULL);
 	if (err < 0) {
 		w->problems++;
-		v->problem(v->data, path, mlp_error_message());
+		verify_problem(w, path, mlp_error_message());
 	}
 	source_free(&src);
 	return 0;
@@ -2537,13 +2538,13 @@ int mlp_artifact_verify(struct mlp_repo *repo, const struct mlp_run *run,
 		if (!run->artifacts[0] || git_oid_fromstr(&root, run->artifacts) < 0 ||
 		    git_tree_lookup(&t, repo->git, &root) < 0) {
 			w.problems++;
-			problem(data, "artifacts", "artifacts.mp lists files but the run has no artifacts tree");
+			verify_problem(&w, "artifacts", "artifacts.mp lists files but the run has no artifacts tree");
 		} else {
 			for (size_t i = 0; i < run->artifact_nr; i++) {
 				git_tree_entry *te = NULL;
 				if (git_tree_entry_bypath(&te, t, run->artifact[i].path) < 0) {
 					w.problems++;
-					problem(data, run->artifact[i].path, "listed in artifacts.mp but not in the tree");
+					verify_problem(&w, run->artifact[i].path, "listed in artifacts.mp but not in the tree");
 				}
 				git_tree_entry_free(te);
 			}

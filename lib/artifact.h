@@ -9,18 +9,18 @@
 #include "mlp.h"
 
 /*
- * Gear-hash chunker (FastCDC style, "normalized chunking"): a cut falls
- * where the top bits of a rolling hash are zero, with a stricter mask
- * before `avg` and a looser one after, never before `min`, always at
- * `max`.  The hash covers the last 64 bytes only, so cuts depend on local
- * content and an insertion moves at most the cuts next to it.
+ * Gear-hash chunker (FastCDC style): a cut falls where a rolling hash is
+ * below a threshold (probability 1/(avg - min) per position), never
+ * before `min`, always at `max`.  The hash covers the last 64 bytes only,
+ * so cuts depend on local content and an insertion moves at most the cuts
+ * next to it.
  */
 struct mlp_chunker {
 	size_t min, avg, max;
-	uint64_t mask_s, mask_l;
+	uint64_t threshold;
 };
 
-/* min >= 64, min <= avg <= max, avg a power of two. */
+/* min >= 64, min < avg <= max. */
 void mlp_chunker_init(struct mlp_chunker *c, size_t min, size_t avg, size_t max);
 /*
  * Length of the chunk that starts at `p`, given `n` bytes from there: the

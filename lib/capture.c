@@ -175,6 +175,12 @@ struct found {
 	double value;
 };
 
+/* A double that converts to int64_t without undefined behaviour. */
+static int fits_int64(double v)
+{
+	return v >= -9.2e18 && v <= 9.2e18;
+}
+
 static void emit(struct mlp_scalars *s, const char *key, size_t keylen, double v, int has_step,
 		 mlp_point_fn fn, void *data)
 {
@@ -235,7 +241,7 @@ static void builtin(struct mlp_scalars *s, const char *line, size_t len, mlp_poi
 			q++;
 		if (is_step_key(k, kl)) {
 			/* "epoch 3/10": the step is 3 */
-			if (integral && (delimiter(q, end) || *q == '/')) {
+			if (integral && fits_int64(v) && (delimiter(q, end) || *q == '/')) {
 				s->step = (int64_t)v;
 				has_step = 1;
 			}
@@ -301,7 +307,8 @@ void mlp_scalars_match(struct mlp_scalars *s, const char *line, size_t len, mlp_
 
 			if (rc < 0)
 				break;
-			if (p->step && group(p->md, (uint32_t)p->step, line, &gs, &gl) && parse_double(gs, gl, &st))
+			if (p->step && group(p->md, (uint32_t)p->step, line, &gs, &gl) && parse_double(gs, gl, &st) &&
+			    fits_int64(st))
 				s->step = (int64_t)st;
 			if (p->key && group(p->md, (uint32_t)p->key, line, &gs, &gl) &&
 			    group(p->md, (uint32_t)p->value, line, &vs, &vl) && parse_double(vs, vl, &v))
@@ -449,7 +456,7 @@ static int yaml_flatten(yaml_document_t *doc, yaml_node_t *node, struct mlp_buf 
 		}
 		return 0;
 	}
-	struct mlp_value v;
+	struct mlp_value v = { MLP_NIL, { 0 } };
 	if (node->type == YAML_SCALAR_NODE) {
 		yaml_scalar_value(&v, node);
 	} else {
@@ -542,21 +549,18 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static int read_flat(struct mlp_map *out, const char *path, int numeric, char sep)
+int mlp_parse_flat(struct mlp_map *out, const char *data, size_t len, const char *path,
+		   int numeric, char sep)
 {
-	struct mlp_buf data = MLP_BUF_INIT, prefix = MLP_BUF_INIT;
+	struct mlp_buf prefix = MLP_BUF_INIT;
 	struct flat f = { out, numeric, 0, sep };
-	int err = slurp(&data, path, MAX_FILE_SIZE);
+	int err;
 
-	if (err < 0) {
-		mlp_buf_release(&data);
-		if (err == MLP_ENOTFOUND)
-			return mlp_error_set(MLP_ENOTFOUND, "'%s' does not exist", path);
-		return err;
-	}
+	if (len > MAX_FILE_SIZE)
+		return mlp_error_set(MLP_ELIMIT, "'%s' is larger than %u bytes", path, MAX_FILE_SIZE);
 	if (ends_with(path, ".json")) {
 		json_error_t je;
-		json_t *j = json_loadb(data.buf ? data.buf : "", data.len, 0, &je);
+		json_t *j = json_loadb(data ? data : "", len, 0, &je);
 		if (!j) {
 			err = mlp_error_set(MLP_EINVALID, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 		} else {
@@ -565,10 +569,25 @@ static int read_flat(struct mlp_map *out, const char *path, int numeric, char se
 			json_decref(j);
 		}
 	} else {
-		err = read_yaml(&f, data.buf ? data.buf : "", data.len, path);
+		err = read_yaml(&f, data ? data : "", len, path);
 	}
-	mlp_buf_release(&data);
 	mlp_buf_release(&prefix);
+	return err;
+}
+
+static int read_flat(struct mlp_map *out, const char *path, int numeric, char sep)
+{
+	struct mlp_buf data = MLP_BUF_INIT;
+	int err = slurp(&data, path, MAX_FILE_SIZE);
+
+	if (err < 0) {
+		mlp_buf_release(&data);
+		if (err == MLP_ENOTFOUND)
+			return mlp_error_set(MLP_ENOTFOUND, "'%s' does not exist", path);
+		return err;
+	}
+	err = mlp_parse_flat(out, data.buf, data.len, path, numeric, sep);
+	mlp_buf_release(&data);
 	return err;
 }
 
@@ -716,7 +735,10 @@ static void tsv_line(void *data, const char *s, size_t len, int64_t lineno)
 			ts = v;
 	}
 	free(line);
-	if (col != t->ncols || t->value_col < 0 || isnan(value) || (t->step_col >= 0 && isnan(step))) {
+	if (!fits_int64(ts))
+		ts = NAN;	/* not a time: now */
+	if (col != t->ncols || t->value_col < 0 || isnan(value) ||
+	    (t->step_col >= 0 && !fits_int64(step))) {
 		c->bad++;
 		if (!t->warned && c->warn) {
 			struct mlp_buf m = MLP_BUF_INIT;

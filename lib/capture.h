@@ -54,6 +54,13 @@ int mlp_dvclive_seen(const struct mlp_dvclive *d);
 int mlp_read_params_file(struct mlp_map *out, const char *path);
 /* Numeric leaves of a JSON or YAML metrics file. */
 int mlp_read_metrics_file(struct mlp_map *out, const char *path);
+/*
+ * The same from bytes in memory (a blob of a commit): JSON when `path`
+ * ends in .json, else YAML; `numeric` keeps only numbers; `sep` joins
+ * nested keys.
+ */
+int mlp_parse_flat(struct mlp_map *out, const char *data, size_t len, const char *path,
+		   int numeric, char sep);
 
 /* ---- system figures --------------------------------------------------------------- */
 

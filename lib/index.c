@@ -182,7 +182,8 @@ static uint64_t refs_signature(struct mlp_repo *repo)
 	}
 	if (d)
 		closedir(d);
-	qsort(l, n, sizeof(*l), loose_cmp);
+	if (n)
+		mlp_qsort(l, n, sizeof(*l), loose_cmp);
 	for (size_t i = 0; i < n; i++) {
 		XXH64_update(h, l[i].name, strlen(l[i].name) + 1);
 		hash_stat(h, &l[i].st);
@@ -297,7 +298,7 @@ static void write_index(struct index *ix, struct mlp_repo *repo, uint64_t sig)
 	size_t nr = 0, off;
 	int fd;
 
-	qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
+	mlp_qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
 	for (size_t i = 0; i < ix->nr; i++)
 		nr += ix->rows[i].used;
 	off = HEADER_SIZE + nr * ROW_SIZE;
@@ -403,23 +404,30 @@ static int sync_with_refs(struct index *ix, struct mlp_repo *repo, size_t *skipp
 		memcpy(by_id[i].id, ix->rows[i].id, 16);
 		by_id[i].idx = i;
 	}
-	qsort(by_id, cached, sizeof(*by_id), id_cmp);
+	mlp_qsort(by_id, cached, sizeof(*by_id), id_cmp);
 	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0) {
 		free(by_id);
 		return mlp_git_error(MLP_ERROR, "cannot list run refs");
 	}
 	while (!(err = git_reference_next(&ref, it))) {
 		const char *id = git_reference_name(ref) + strlen(MLP_REF_PREFIX);
-		const git_oid *oid = git_reference_target(ref);
+		const git_oid *target = git_reference_target(ref);
+		git_oid oid_copy, *oid = NULL;
 		struct id_idx key, *found = NULL;
 		struct row *row = NULL;
 		struct mlp_run *run = NULL;
 		struct mlp_buf raw[3];
 
-		if (strlen(id) != MLP_ID_HEXSZ || !mlp_hex_valid(id, MLP_ID_HEXSZ) || !oid) {
+		if (strlen(id) != MLP_ID_HEXSZ || !mlp_hex_valid(id, MLP_ID_HEXSZ) || !target) {
 			git_reference_free(ref);
 			continue;
 		}
+		/* the ref (and its name and target) is freed before we are done */
+		git_oid_cpy(&oid_copy, target);
+		oid = &oid_copy;
+		char idbuf[MLP_ID_HEXSZ + 1];
+		memcpy(idbuf, id, sizeof(idbuf));
+		id = idbuf;
 		unhex(key.id, id, 16);
 		if (cached)
 			found = bsearch(&key, by_id, cached, sizeof(*by_id), id_cmp);
@@ -509,7 +517,7 @@ static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 	if (changed || err != 1 || ix->sig != sig)
 		write_index(ix, repo, sig);
 	else
-		qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
+		mlp_qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
 	return 0;
 }
 
@@ -569,8 +577,8 @@ static char *scope_rows(struct index *ix, struct mlp_repo *repo)
 		}
 	}
 	git_revwalk_free(walk);
-	qsort(commits, nc, 20, oid_cmp);
-	qsort(trees, nt, 20, oid_cmp);
+	mlp_qsort(commits, nc, 20, oid_cmp);
+	mlp_qsort(trees, nt, 20, oid_cmp);
 	for (size_t i = 0; i < ix->nr; i++) {
 		const struct row *r = &ix->rows[i];
 		keep[i] = !r->has_base || (nc && bsearch(r->base, commits, nc, 20, oid_cmp)) ||
@@ -643,7 +651,7 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 	}
 	index_free(&ix);
 	if (out->nr > 1)
-		qsort(out->runs, out->nr, sizeof(*out->runs), newest_first);
+		mlp_qsort(out->runs, out->nr, sizeof(*out->runs), newest_first);
 	return 0;
 }
 

@@ -194,7 +194,8 @@ static void promote_shadow(struct mlp_live *l, int all)
 		live_point(l, sp->key, sp->has_step, sp->step, sp->value, sp->t);
 		free(sp->key);
 	}
-	memmove(l->shadow, l->shadow + i, (l->shadow_nr - i) * sizeof(*l->shadow));
+	if (i && l->shadow_nr > i)
+		memmove(l->shadow, l->shadow + i, (l->shadow_nr - i) * sizeof(*l->shadow));
 	l->shadow_nr -= i;
 }
 
@@ -349,7 +350,9 @@ static int write_owner(const char *dir)
 	mlp_buf_addf(&b, "host %s\npid %ld\nstart %lld\nboot %s\n", host, (long)getpid(),
 		     (long long)mlp_pid_start_time(getpid()), boot);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || write(fd, b.buf, b.len) != (ssize_t)b.len || fsync(fd) < 0 ||
+	/* no fsync: after a power loss the boot id differs, so the owner is dead
+	 * whatever the file says */
+	if (fd < 0 || write(fd, b.buf, b.len) != (ssize_t)b.len ||
 	    close(fd) < 0 || rename(tmp, path) < 0)
 		err = mlp_error_set(MLP_ERROR, "cannot write '%s': %s", path, strerror(errno));
 	free(path);
@@ -564,7 +567,9 @@ int mlp_live_tick(struct mlp_live *l, int final)
 		warnf(l, "%s", mlp_error_message());
 	capture_tick(l, final);
 	mlp_journal_offset(&l->journal, l->offset, l->lineno);
-	if ((err = mlp_journal_flush(&l->journal, final)) < 0) {
+	/* the final batch is not synced: the final commit follows at once and
+	 * makes the journal moot (git does not sync its objects either) */
+	if ((err = mlp_journal_flush(&l->journal, 0)) < 0) {
 		if (!l->failed_journal)
 			warnf(l, "%s (the run goes on; its data is kept in memory)", mlp_error_message());
 		l->failed_journal = 1;

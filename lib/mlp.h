@@ -43,6 +43,11 @@ void mlp_error_clear(void);
 /* Called with a warning the caller may show; the library goes on. */
 typedef void (*mlp_warn_fn)(void *data, const char *msg);
 
+/* "libgit2 1.5.1\nmsgpack-c 4.0.0\nxxHash 0.8.1\n": the libraries in use. */
+struct mlp_buf;
+void mlp_versions(struct mlp_buf *out);
+void mlp_versions_codecs(struct mlp_buf *out);
+
 /* ---- growable buffer -------------------------------------------------- */
 
 struct mlp_buf {
@@ -62,6 +67,11 @@ void mlp_buf_reset(struct mlp_buf *b);
 void mlp_buf_release(struct mlp_buf *b);
 /* Hands the string to the caller (free() it); the buffer is left empty. */
 char *mlp_buf_detach(struct mlp_buf *b, size_t *len);
+
+/* qsort() of fewer than two elements is a no-op, even with a NULL base
+ * (which qsort itself may not be given). */
+#define mlp_qsort(base, n, size, cmp) \
+	do { if ((n) > 1) qsort((base), (n), (size), (cmp)); } while (0)
 
 /* Aborting allocators: out of memory is not a recoverable state here. */
 void *mlp_malloc(size_t n);
@@ -142,7 +152,8 @@ enum mlp_status {
 	MLP_STATUS_FINISHED,
 	MLP_STATUS_FAILED,
 	MLP_STATUS_KILLED,
-	MLP_STATUS_CRASHED
+	MLP_STATUS_CRASHED,
+	MLP_STATUS_QUEUED	/* a sweep point waiting for `git mlp queue run` */
 };
 const char *mlp_status_name(enum mlp_status s);
 
@@ -659,5 +670,7 @@ int mlp_render_compare(struct mlp_buf *b, const struct mlp_run_list *runs,
 int mlp_run_pick(struct mlp_run **out, const struct mlp_run_list *list, const char *how);
 
 #include "query.h"
+#include "import.h"
+#include "sweep.h"
 
 #endif

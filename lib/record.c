@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <msgpack.h>
+#include <xxhash.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,11 +307,45 @@ static int decode_map(struct mlp_map *m, struct mlp_mp *r, const char *what, siz
 			free(key);
 			return err;
 		}
+		if (mlp_map_get(m, key)) {
+			/* readers that keep the first and readers that keep the last
+			 * would show different values: refuse both */
+			err = mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate %s key '%.100s'", what, key);
+			mlp_value_clear(&v);
+			free(key);
+			return err;
+		}
 		mlp_map_set(m, key, &v);
 		free(key);
 	}
 	return 0;
 }
+
+/*
+ * A key of the fixed structure of a record seen twice: refused like a
+ * duplicate map key.  `names` lists the keys a decoder knows (at most 64);
+ * unknown keys are skipped and may repeat.
+ */
+static int seen_twice(uint64_t *seen, const char *const *names, const char *k, uint32_t kl)
+{
+	for (int i = 0; names[i]; i++)
+		if (keyis(k, kl, names[i])) {
+			if (*seen & (1ull << i))
+				return mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate key '%s'", names[i]);
+			*seen |= 1ull << i;
+			return 0;
+		}
+	return 0;
+}
+
+static const char *const run_keys[] = {
+	"v", "id", "name", "experiment", "status", "cmd", "cwd", "base", "branch", "dirty",
+	"started", "ended", "exit_code", "signal", "host", "user", "rusage", "env", "parent",
+	"tags", "note", "pid", "pid_start", NULL
+};
+static const char *const params_keys[] = { "v", "params", NULL };
+static const char *const summary_keys[] = { "v", "metrics", NULL };
+static const char *const chunk_keys[] = { "v", "n", "step", "value", "t", NULL };
 
 static int is_hex(const char *s, size_t len)
 {
@@ -324,7 +359,7 @@ static int is_hex(const char *s, size_t len)
 
 static int parse_status(const char *s, enum mlp_status *out)
 {
-	for (int i = MLP_STATUS_RUNNING; i <= MLP_STATUS_CRASHED; i++)
+	for (int i = MLP_STATUS_RUNNING; i <= MLP_STATUS_QUEUED; i++)
 		if (!strcmp(s, mlp_status_name(i))) {
 			*out = i;
 			return 0;
@@ -336,6 +371,7 @@ int mlp_record_decode_run(struct mlp_run *run, const void *data, size_t len)
 {
 	struct mlp_mp r;
 	uint32_t n;
+	uint64_t seen = 0;
 	int err, have_id = 0;
 
 	if ((err = check_version(data, len)) < 0)
@@ -349,7 +385,8 @@ int mlp_record_decode_run(struct mlp_run *run, const void *data, size_t len)
 		char *s = NULL;
 		int64_t v;
 
-		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0)
+		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0 ||
+		    (err = seen_twice(&seen, run_keys, k, kl)) < 0)
 			break;
 		if (keyis(k, kl, "id")) {
 			if (!(err = mlp_mp_read_cstr(&r, &s))) {
@@ -456,6 +493,7 @@ int mlp_record_decode_params(struct mlp_map *out, const void *data, size_t len)
 {
 	struct mlp_mp r;
 	uint32_t n;
+	uint64_t seen = 0;
 	int err;
 
 	if ((err = check_version(data, len)) < 0)
@@ -466,7 +504,8 @@ int mlp_record_decode_params(struct mlp_map *out, const void *data, size_t len)
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		uint32_t kl;
-		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0)
+		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0 ||
+		    (err = seen_twice(&seen, params_keys, k, kl)) < 0)
 			return err;
 		if (keyis(k, kl, "params"))
 			err = decode_map(out, &r, "param", MLP_MAX_PARAMS);
@@ -487,6 +526,7 @@ int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len)
 {
 	struct mlp_mp r;
 	uint32_t n, mn;
+	uint64_t seen = 0;
 	int err;
 
 	if ((err = check_version(data, len)) < 0)
@@ -497,7 +537,8 @@ int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len)
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		uint32_t kl;
-		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0)
+		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0 ||
+		    (err = seen_twice(&seen, summary_keys, k, kl)) < 0)
 			return err;
 		if (!keyis(k, kl, "metrics")) {
 			if ((err = mlp_mp_skip(&r)) < 0)
@@ -546,7 +587,7 @@ int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len)
 					return err;
 			}
 		}
-		qsort(run->summary, run->summary_nr, sizeof(*run->summary), summary_cmp);
+		mlp_qsort(run->summary, run->summary_nr, sizeof(*run->summary), summary_cmp);
 		for (size_t j = 1; j < run->summary_nr; j++)
 			if (!strcmp(run->summary[j - 1].key, run->summary[j].key))
 				return mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate metric key");
@@ -565,6 +606,7 @@ static int decode_chunk_cols(struct chunk_cols *c, const void *data, size_t len)
 {
 	struct mlp_mp r;
 	uint32_t n;
+	uint64_t seen = 0;
 	int err;
 
 	memset(c, 0, sizeof(*c));
@@ -576,7 +618,8 @@ static int decode_chunk_cols(struct chunk_cols *c, const void *data, size_t len)
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		uint32_t kl;
-		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0)
+		if ((err = mlp_mp_read_str(&r, &k, &kl)) < 0 ||
+		    (err = seen_twice(&seen, chunk_keys, k, kl)) < 0)
 			return err;
 		if (keyis(k, kl, "n")) {
 			err = mlp_mp_read_uint(&r, &c->n);
@@ -642,8 +685,12 @@ static int to_json(struct mlp_buf *out, struct mlp_mp *r, int depth)
 				if ((err = mlp_mp_read_str(r, &s, &len)) < 0)
 					return err;
 				mlp_json_str(out, s, len);
+			} else if (mlp_mp_peek(r) == MLP_MP_MAP || mlp_mp_peek(r) == MLP_MP_ARRAY) {
+				/* a container key would be escaped once per level of
+				 * nesting: output doubling with depth (32 levels, 4 GiB) */
+				return mlp_error_set(MLP_ECORRUPT, "corrupt record: a map key is a map or an array");
 			} else {
-				/* JSON keys are strings: render the key as JSON text */
+				/* JSON keys are strings: render a scalar key as JSON text */
 				struct mlp_buf k = MLP_BUF_INIT;
 				err = to_json(&k, r, depth + 1);
 				mlp_json_str(out, k.buf ? k.buf : "", k.len);
@@ -794,4 +841,12 @@ int mlp_key_decode(struct mlp_buf *out, const char *s)
 	if (out->len == start)
 		return mlp_error_set(MLP_ECORRUPT, "empty metric key");
 	return 0;
+}
+
+void mlp_versions_codecs(struct mlp_buf *out)
+{
+	unsigned x = XXH_versionNumber();
+
+	mlp_buf_addf(out, "msgpack-c %s\n", msgpack_version());
+	mlp_buf_addf(out, "xxHash %u.%u.%u\n", x / 10000, x / 100 % 100, x % 100);
 }

@@ -300,6 +300,7 @@ static const char *status_color(enum mlp_status s)
 	case MLP_STATUS_FAILED: return "\033[31m";
 	case MLP_STATUS_KILLED:
 	case MLP_STATUS_CRASHED: return "\033[33m";
+	case MLP_STATUS_QUEUED: return "\033[2m";
 	case MLP_STATUS_RUNNING: return "\033[36m";
 	}
 	return "";

@@ -175,7 +175,13 @@ int mlp_repo_open(struct mlp_repo **out)
 			mlp_repo_free(repo);
 			return err;
 		}
-		if (git_repository_set_workdir(repo->git, abs, 0) < 0) {
+		const char *cur = git_repository_workdir(repo->git);
+		size_t alen = strlen(abs);
+		/* libgit2 1.5 leaks its path buffer when the work tree is already
+		 * this one, so only change a work tree that differs */
+		if (cur && !strncmp(cur, abs, alen) && (cur[alen] == '\0' || !strcmp(cur + alen, "/")))
+			;
+		else if (git_repository_set_workdir(repo->git, abs, 0) < 0) {
 			free(work_tree);
 			mlp_repo_free(repo);
 			return mlp_git_error(MLP_ERROR, "cannot use GIT_WORK_TREE");
@@ -557,4 +563,13 @@ int mlp_repo_log(struct mlp_commit_info **out, size_t *n, struct mlp_repo *repo,
 	}
 	git_revwalk_free(walk);
 	return 0;
+}
+
+void mlp_versions(struct mlp_buf *out)
+{
+	int major, minor, rev;
+
+	git_libgit2_version(&major, &minor, &rev);
+	mlp_buf_addf(out, "libgit2 %d.%d.%d\n", major, minor, rev);
+	mlp_versions_codecs(out);
 }

@@ -22,6 +22,7 @@ const char *mlp_status_name(enum mlp_status s)
 	case MLP_STATUS_FAILED: return "failed";
 	case MLP_STATUS_KILLED: return "killed";
 	case MLP_STATUS_CRASHED: return "crashed";
+	case MLP_STATUS_QUEUED: return "queued";
 	}
 	return "unknown";
 }
@@ -420,6 +421,8 @@ int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id
 		err = entry_blob(&raw[i], repo->git, tree, names[i], MLP_MAX_RECORD_SIZE);
 		if (err == MLP_ENOTFOUND && i > 0)
 			err = 0;
+		else if (err == MLP_ENOTFOUND)	/* the ref exists: a broken run, named */
+			err = mlp_error_set(MLP_ECORRUPT, "no run.mp in the run tree");
 		if (err < 0)
 			goto done;
 	}
@@ -953,12 +956,12 @@ int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo)
 						git_oid_cpy(&trees[ntrees++], git_commit_tree_id(commit));
 						git_commit_free(commit);
 					}
-					qsort(trees, ntrees, sizeof(*trees), tree_cmp);
+					mlp_qsort(trees, ntrees, sizeof(*trees), tree_cmp);
 				}
 				git_revwalk_free(walk);
 			}
 			keep = !git_oid_fromstr(&ws, run->workspace) &&
-			       bsearch(&ws, trees, ntrees, sizeof(*trees), tree_cmp) != NULL;
+			       ntrees && bsearch(&ws, trees, ntrees, sizeof(*trees), tree_cmp) != NULL;
 		}
 		if (keep)
 			list->runs[kept++] = run;

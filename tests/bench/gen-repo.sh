@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${MLP_BUILD:-$root/build/default}
 gen=$build/gen-runs
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$root/lib" -o "$gen" "$root/tests/bench/gen-runs.c" \
-	"$build/libmlp.a" $(pkg-config --libs libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8)
+	"$build/libmlp.a" $(pkg-config --libs libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8 zlib sqlite3)
 rm -rf "$dir"
 git init -q -b main "$dir"
 cd "$dir"

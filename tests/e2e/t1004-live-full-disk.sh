@@ -31,7 +31,11 @@ pad = " " * 1000
 i = 0
 try:
     while True:
-        os.write(m, ('{"step": %d, "loss": %d}%s\n' % (i, i, pad)).encode())
+        # padding first: a torn write then always cuts the JSON itself
+        line = ('%s{"step": %d, "loss": %d}\n' % (pad, i, i)).encode()
+        # a short write leaves a torn last line: that point was not written
+        if os.write(m, line) != len(line):
+            raise OSError(28, "No space left on device (short write)")
         i += 1
 except OSError as e:
     print("writer stopped after %d points: %s" % (i, e))

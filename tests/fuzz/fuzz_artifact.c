@@ -1,0 +1,51 @@
+/*
+ * The artifact records of a run tree: artifacts.mp (the file list) and
+ * a chunked file's .mlpfile manifest, both untrusted, then the renderers
+ * over what decoded; the input as a path goes through the name checks
+ * that keep checkout inside its target.
+ */
+#include "fuzz.h"
+#include "artifact.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mlp_manifest m;
+	struct mlp_run *run = mlp_run_new();
+	struct mlp_buf b = MLP_BUF_INIT;
+	char *path;
+	int err;
+
+	err = mlp_manifest_decode(&m, data, size);
+	fuzz_check_error(err);
+	if (!err && m.mode != 0100644 && m.mode != 0100755)
+		__builtin_trap();
+
+	err = mlp_artifact_decode_list(run, data, size);
+	fuzz_check_error(err);
+	if (!err) {
+		for (size_t i = 0; i < run->artifact_nr; i++)
+			if (!mlp_artifact_path_ok(run->artifact[i].path))
+				__builtin_trap();	/* a hostile path got through */
+		mlp_render_artifacts(&b, run);
+		mlp_render_artifacts_json(&b, run);
+		mlp_buf_reset(&b);
+		if (mlp_artifact_encode_list(&b, run) == 0) {
+			struct mlp_run *back = mlp_run_new();
+			if (mlp_artifact_decode_list(back, b.buf, b.len) < 0 ||
+			    back->artifact_nr != run->artifact_nr)
+				__builtin_trap();
+			mlp_run_free(back);
+		}
+	}
+
+	path = fuzz_cstr(data, size);
+	if (mlp_artifact_path_ok(path) && strlen(path) == size) {
+		if (path[0] == '/' || strstr(path, "..") == path || strstr(path, "/../") ||
+		    strstr(path, "//"))
+			__builtin_trap();
+	}
+	free(path);
+	mlp_buf_release(&b);
+	mlp_run_free(run);
+	return 0;
+}

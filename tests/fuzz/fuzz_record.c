@@ -1,0 +1,78 @@
+/*
+ * The msgpack records of a run tree (run.mp, params.mp, summary.mp,
+ * metrics/<key>/<n>.mp), as fetched from someone else's repository:
+ * every decoder, `git mlp cat`'s JSON form, and the renderers of
+ * `git mlp show` over whatever decoded.  An input holding 0xc1 bytes
+ * (a byte msgpack never uses) is also split there into run.mp,
+ * params.mp and summary.mp and loaded as a whole run.
+ */
+#include "fuzz.h"
+#include "internal.h"
+
+static void render(const struct mlp_run *run)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	struct mlp_render_opts o = { 0 };
+	struct mlp_run_list list = MLP_RUN_LIST_INIT;
+
+	mlp_render_run_json(&b, run, 1);
+	mlp_render_show(&b, run, MLP_FMT_TEXT, &o);
+	mlp_render_show(&b, run, MLP_FMT_JSON, &o);
+	list.runs = (struct mlp_run **)&run;
+	list.nr = 1;
+	mlp_render_list(&b, &list, MLP_FMT_TABLE, &o);
+	mlp_render_list(&b, &list, MLP_FMT_CSV, &o);
+	mlp_buf_release(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mlp_run *run = mlp_run_new();
+	struct mlp_map params = MLP_MAP_INIT;
+	struct mlp_buf json = MLP_BUF_INIT;
+	int err;
+
+	err = mlp_record_decode_run(run, data, size);
+	fuzz_check_error(err);
+	if (!err)
+		render(run);
+	err = mlp_record_decode_params(&params, data, size);
+	fuzz_check_error(err);
+	err = mlp_record_decode_summary(run, data, size);
+	fuzz_check_error(err);
+	err = mlp_record_decode_chunk(run, "loss", data, size);
+	fuzz_check_error(err);
+	if (!err) {
+		mlp_run_summarize(run);
+		render(run);
+	}
+	err = mlp_record_to_json(&json, data, size);
+	fuzz_check_error(err);
+	mlp_buf_release(&json);
+	mlp_map_clear(&params);
+	mlp_run_free(run);
+
+	/* run.mp 0xc1 params.mp 0xc1 summary.mp */
+	if (memchr(data, 0xc1, size)) {
+		struct mlp_buf raw[3] = { MLP_BUF_INIT, MLP_BUF_INIT, MLP_BUF_INIT };
+		const uint8_t *p = data, *end = data + size;
+		for (int i = 0; i < 3 && p <= end; i++) {
+			const uint8_t *sep = i < 2 ? memchr(p, 0xc1, (size_t)(end - p)) : NULL;
+			size_t n = sep ? (size_t)(sep - p) : (size_t)(end - p);
+			mlp_buf_add(&raw[i], p, n);
+			p += n + 1;
+			if (!sep)
+				break;
+		}
+		run = NULL;
+		err = mlp_run_from_records(&run, "0123456789abcdef0123456789abcdef",
+					   "89abcdef0123456789abcdef0123456789abcdef", 1700000000, "", raw);
+		fuzz_check_error(err);
+		if (!err)
+			render(run);
+		mlp_run_free(run);
+		for (int i = 0; i < 3; i++)
+			mlp_buf_release(&raw[i]);
+	}
+	return 0;
+}
