@@ -139,6 +139,16 @@ bench-artifacts: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench/artifact-ingest.sh
 
+# Against DVC and MLflow (docs/benchmarks.md): a venv with the pinned
+# dvc, dvclive and mlflow of tests/bench/peers/requirements.txt.
+PEERS_VENV := build/peers-venv
+bench-peers: EXTRA_DEB_PKGS = hyperfine
+bench-peers: deps
+	@$(MAKE) --no-print-directory all
+	@test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
+	@$(PEERS_VENV)/bin/pip install -q -r tests/bench/peers/requirements.txt
+	@PEERS_VENV=$(CURDIR)/$(PEERS_VENV) sh tests/bench/peers/run.sh
+
 doc:
 	@$(MAKE) --no-print-directory -C docs
 
@@ -150,4 +160,4 @@ install: all
 clean:
 	rm -rf build git-mlp
 
-.PHONY: all deps unit test demo bench bench-artifacts fuzz fuzz-build doc install clean check-seams git-mlp
+.PHONY: all deps unit test demo bench bench-artifacts bench-peers fuzz fuzz-build doc install clean check-seams git-mlp

@@ -11,7 +11,12 @@
 static const char *const fetch_usage[] = { "git mlp fetch [--prune] [<remote> | --all]", NULL };
 static const char *const pull_usage[] = { "git mlp pull [--prune] [<remote> | --all]", NULL };
 
-/* The runs that arrived or changed, as `git mlp ls` shows them. */
+static int item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mlp_sync_item *)a)->id, ((const struct mlp_sync_item *)b)->id);
+}
+
+/* The runs that arrived or changed (res sorted by id), as `git mlp ls` shows them. */
 static void show_arrived(struct mlp_ctx *ctx, const struct mlp_sync_result *res)
 {
 	struct mlp_run_list all = MLP_RUN_LIST_INIT, sel = MLP_RUN_LIST_INIT;
@@ -24,12 +29,11 @@ static void show_arrived(struct mlp_ctx *ctx, const struct mlp_sync_result *res)
 	if (mlp_run_list_all(&all, ctx->repo, warn_cb, NULL) < 0)
 		die_lib();
 	for (size_t i = 0; i < all.nr; i++) {
-		int keep = 0;
-		for (size_t j = 0; j < res->nr && !keep; j++)
-			keep = !strcmp(res->items[j].id, all.runs[i]->id) &&
-			       (res->items[j].state == MLP_SYNC_NEW || res->items[j].state == MLP_SYNC_UPDATED ||
-				res->items[j].state == MLP_SYNC_MERGED);
-		if (!keep)
+		struct mlp_sync_item key, *it;
+		memcpy(key.id, all.runs[i]->id, sizeof(key.id));
+		it = res->nr ? bsearch(&key, res->items, res->nr, sizeof(*res->items), item_cmp) : NULL;
+		if (!it || (it->state != MLP_SYNC_NEW && it->state != MLP_SYNC_UPDATED &&
+			    it->state != MLP_SYNC_MERGED))
 			continue;
 		sel.runs = realloc(sel.runs, (sel.nr + 1) * sizeof(*sel.runs));
 		if (!sel.runs)

@@ -181,11 +181,35 @@ int main(int argc, const char **argv)
 	return ret;
 }
 
+static const char *const help_usage[] = { "git mlp help [<command>]", NULL };
+
+/*
+ * The manual: git-mlp(1), or git-mlp-<command>(1).  Asked as
+ * `git help git-mlp-<command>`: git would look `mlp-<command>` up as the
+ * guide "gitmlp-<command>".
+ */
 int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx)
 {
+	struct mlp_option opts[] = { OPT_END() };
+	struct mlp_buf page = MLP_BUF_INIT;
+	const struct command *cmd = NULL;
+
 	(void)ctx;
-	(void)argc;
-	(void)argv;
-	execlp("git", "git", "help", "mlp", (char *)NULL);
-	die("cannot run 'git help mlp': %s", strerror(errno));
+	argc = mlp_parse_options(argc, argv, opts, help_usage, 0);
+	if (argc > 1)
+		mlp_usage_with_options(help_usage, opts);
+	mlp_buf_addf(&page, "git-mlp");
+	if (argc == 1) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(commands[i].name, argv[0]))
+				cmd = &commands[i];
+		if (!cmd) {
+			fprintf(stderr, "git: '%s' is not a git mlp command. See 'git mlp -h'.\n", argv[0]);
+			return 1;
+		}
+		mlp_buf_addf(&page, "-%s", cmd->name);
+	}
+	fflush(stdout);
+	execlp("git", "git", "help", page.buf, (char *)NULL);
+	die("cannot run 'git help %s': %s", page.buf, strerror(errno));
 }

@@ -29,6 +29,26 @@ static void print_usage(FILE *f, const char *const *usage, const struct mlp_opti
 	}
 }
 
+/*
+ * `git mlp <sub> --help`: the command's manual page, as `git <cmd> --help`
+ * does.  The page is named after the command, the word after "git mlp "
+ * in the first usage line; `git help git-mlp-<sub>` (not `mlp-<sub>`,
+ * which git would look up as the guide "gitmlp-<sub>") finds git-mlp-<sub>(1).
+ */
+static void help_page(const char *const *usage)
+{
+	const char *sub = usage[0], *end;
+	struct mlp_buf page = MLP_BUF_INIT;
+
+	if (!strncmp(sub, "git mlp ", 8))
+		sub += 8;
+	end = sub + strcspn(sub, " ");
+	mlp_buf_addf(&page, "git-mlp-%.*s", (int)(end - sub), sub);
+	fflush(stdout);
+	execlp("git", "git", "help", page.buf, (char *)NULL);
+	die("cannot run 'git help %s': %s", page.buf, strerror(errno));
+}
+
 void mlp_usage_with_options(const char *const *usage, const struct mlp_option *opts)
 {
 	print_usage(stderr, usage, opts);
@@ -100,11 +120,8 @@ int mlp_parse_options(int argc, const char **argv, const struct mlp_option *opts
 			print_usage(stdout, usage, opts);
 			exit(0);
 		}
-		if (!strcmp(a, "--help")) {
-			/* the manual, as `git <cmd> --help` does */
-			execlp("git", "git", "help", "mlp", (char *)NULL);
-			die("cannot run 'git help mlp'");
-		}
+		if (!strcmp(a, "--help"))
+			help_page(usage);
 		if (a[1] == '-') {
 			const char *name = a + 2, *eq = strchr(name, '=');
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);

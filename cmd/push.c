@@ -13,19 +13,28 @@ static const char *const push_usage[] = {
 	NULL
 };
 
+static int run_id_cmp(const void *a, const void *b);
+
 /* The names of the runs in `res`, from the index (one lookup for all). */
 static void name_lookup(struct mlp_run_list *list, struct mlp_ctx *ctx)
 {
 	if (mlp_run_list_all(list, ctx->repo, NULL, NULL) < 0)
 		mlp_error_clear();
+	qsort(list->runs, list->nr, sizeof(*list->runs), run_id_cmp);
 }
 
+static int run_id_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct mlp_run *const *)a)->id, (*(struct mlp_run *const *)b)->id);
+}
+
+/* `list` sorted by id (name_lookup does it). */
 static const char *name_of(const struct mlp_run_list *list, const char *id)
 {
-	for (size_t i = 0; i < list->nr; i++)
-		if (!strcmp(list->runs[i]->id, id))
-			return list->runs[i]->name ? list->runs[i]->name : "-";
-	return "-";
+	struct mlp_run key, *kp = &key, **r;
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	r = list->nr ? bsearch(&kp, list->runs, list->nr, sizeof(*list->runs), run_id_cmp) : NULL;
+	return r && (*r)->name ? (*r)->name : "-";
 }
 
 void print_sync_result(struct mlp_ctx *ctx, const struct mlp_sync_result *res, int show_uptodate)

@@ -32,7 +32,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "MLPIDX2\n"
+#define MAGIC "MLPIDX3\n"
 #define HEADER_SIZE 32
 #define ROW_SIZE 128
 #define INDEX_MAX_SIZE (8ull << 30)
@@ -46,6 +46,9 @@ struct row {
 	const char *rec[3];	/* into the mapping or `own` */
 	size_t len[3];
 	struct mlp_buf own[3];
+	const char *name;	/* the run's name (not NUL-terminated), into the mapping or own_name */
+	size_t name_len;
+	char *own_name;
 	int used;
 };
 
@@ -59,9 +62,11 @@ struct index {
 
 static void index_free(struct index *ix)
 {
-	for (size_t i = 0; i < ix->nr; i++)
+	for (size_t i = 0; i < ix->nr; i++) {
 		for (int j = 0; j < 3; j++)
 			mlp_buf_release(&ix->rows[i].own[j]);
+		free(ix->rows[i].own_name);
+	}
 	free(ix->rows);
 	if (ix->map)
 		munmap(ix->map, ix->map_len);
@@ -223,6 +228,8 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 	m = ix->map;
 	count = le(m + 8, 4);
 	size = le(m + 24, 8);
+	if (!memcmp(m, "MLPIDX", 6) && memcmp(m, MAGIC, 8))
+		return 0;	/* an older layout: rebuilt without a word */
 	if (memcmp(m, MAGIC, 8) || size != ix->map_len ||
 	    count > (ix->map_len - HEADER_SIZE) / ROW_SIZE)
 		return mlp_error_set(MLP_ECORRUPT, "index cache is truncated or not an index");
@@ -232,7 +239,7 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 	for (uint64_t i = 0; i < count; i++) {
 		const unsigned char *r = m + HEADER_SIZE + i * ROW_SIZE;
 		struct row *row = &ix->rows[ix->nr++];
-		uint64_t off = le(r + 96, 8), total = 0;
+		uint64_t off = le(r + 96, 8), total = le(r + 120, 4);
 		memcpy(row->id, r, 16);
 		memcpy(row->commit, r + 16, 20);
 		memcpy(row->workspace, r + 36, 20);
@@ -255,6 +262,8 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 			row->rec[f] = (const char *)m + off;
 			off += row->len[f];
 		}
+		row->name = (const char *)m + off;
+		row->name_len = (size_t)le(r + 120, 4);
 	}
 	return 1;
 }
@@ -324,12 +333,17 @@ static void write_index(struct index *ix, struct mlp_repo *repo, uint64_t sig)
 		for (int f = 0; f < 3; f++)
 			put(&out, r->len[f], 4);
 		put(&out, (uint64_t)!!r->broken, 4);
-		put(&out, 0, 8);
-		off += r->len[0] + r->len[1] + r->len[2];
+		put(&out, r->name_len, 4);
+		put(&out, 0, 4);
+		off += r->len[0] + r->len[1] + r->len[2] + r->name_len;
 	}
-	for (size_t i = 0; i < ix->nr; i++)
-		for (int f = 0; f < 3 && ix->rows[i].used; f++)
+	for (size_t i = 0; i < ix->nr; i++) {
+		if (!ix->rows[i].used)
+			continue;
+		for (int f = 0; f < 3; f++)
 			mlp_buf_add(&out, ix->rows[i].rec[f], ix->rows[i].len[f]);
+		mlp_buf_add(&out, ix->rows[i].name, ix->rows[i].name_len);
+	}
 	for (int i = 0; i < 8; i++)
 		out.buf[24 + i] = (char)((uint64_t)out.len >> (8 * i));
 
@@ -373,6 +387,10 @@ static void fill_row(struct row *r, const struct mlp_run *run, struct mlp_buf ra
 	r->status = (int)run->status;
 	r->dirty = run->dirty;
 	r->broken = 0;
+	free(r->own_name);
+	r->own_name = mlp_strdup(run->name ? run->name : "");
+	r->name = r->own_name;
+	r->name_len = strlen(r->own_name);
 	r->started = run->started;
 	r->commit_time = run->commit_time;
 	for (int f = 0; f < 3; f++) {
@@ -455,6 +473,7 @@ static int sync_with_refs(struct index *ix, struct mlp_repo *repo, size_t *skipp
 			memcpy(row->id, key.id, 16);
 			memcpy(row->commit, oid->id, 20);
 			row->broken = row->used = row->reported = 1;
+			row->name_len = 0;
 			row->has_ws = row->has_base = 0;
 			(*skipped)++;
 			if (warn)
@@ -508,9 +527,11 @@ static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 		for (size_t i = 0; i < ix->nr; i++) {
 			if (ix->rows[i].used)
 				ix->rows[n++] = ix->rows[i];
-			else
+			else {
 				for (int f = 0; f < 3; f++)
 					mlp_buf_release(&ix->rows[i].own[f]);
+				free(ix->rows[i].own_name);
+			}
 		}
 		ix->nr = n;
 	}
@@ -658,4 +679,122 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_fn warn, void *data)
 {
 	return mlp_run_list_select(out, repo, NULL, warn, data);
+}
+
+/*
+ * A run spec through the index: an id prefix (4+ hex) or a name, without
+ * reading any ref while the index is current.  The commit ids come along,
+ * so loading the run needs no ref lookup either.
+ */
+static int nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/*
+ * The common case without building rows: the file is current, so its
+ * mapped rows are scanned as they are.  1 when answered, 0 when the slow
+ * path must bring the index up to date first.
+ */
+static int fast_resolve(char ***ids, git_oid **commits, int *count, struct mlp_repo *repo,
+			const char *spec)
+{
+	char *path = index_path(repo);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), by_id;
+	struct stat st;
+	const unsigned char *m;
+	void *map;
+	uint64_t rows;
+	size_t len = strlen(spec), n = 0;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || st.st_size < HEADER_SIZE || (uint64_t)st.st_size > INDEX_MAX_SIZE) {
+		close(fd);
+		return 0;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return 0;
+	m = map;
+	rows = le(m + 8, 4);
+	if (memcmp(m, MAGIC, 8) || le(m + 24, 8) != (uint64_t)st.st_size ||
+	    rows > ((uint64_t)st.st_size - HEADER_SIZE) / ROW_SIZE || le(m + 16, 8) != refs_signature(repo)) {
+		munmap(map, (size_t)st.st_size);
+		return 0;
+	}
+	by_id = len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len);
+	for (int pass = by_id ? 0 : 1; pass < 2 && !n; pass++) {
+		for (uint64_t i = 0; i < rows; i++) {
+			const unsigned char *r = m + HEADER_SIZE + i * ROW_SIZE;
+			size_t k;
+			if (pass == 0) {
+				for (k = 0; k < len; k++)
+					if (nibble(spec[k]) != ((k & 1) ? (r[k / 2] & 15) : (r[k / 2] >> 4)))
+						break;
+				if (k < len)
+					continue;
+			} else {
+				uint64_t off = le(r + 96, 8) + le(r + 104, 4) + le(r + 108, 4) + le(r + 112, 4);
+				uint64_t nl = le(r + 120, 4);
+				if (nl != len || off > (uint64_t)st.st_size || nl > (uint64_t)st.st_size - off ||
+				    memcmp(m + off, spec, len))
+					continue;
+			}
+			*ids = mlp_realloc(*ids, (n + 1) * sizeof(**ids));
+			*commits = mlp_realloc(*commits, (n + 1) * sizeof(**commits));
+			(*ids)[n] = mlp_malloc(MLP_ID_HEXSZ + 1);
+			hex((*ids)[n], r, 16);
+			memcpy((*commits)[n].id, r + 16, 20);
+			n++;
+		}
+	}
+	munmap(map, (size_t)st.st_size);
+	*count = (int)n;
+	return 1;
+}
+
+int mlp_index_resolve(char ***ids_out, git_oid **commits_out, struct mlp_repo *repo, const char *spec)
+{
+	struct index ix = { 0 };
+	size_t skipped = 0, len = strlen(spec), n = 0;
+	char **ids = NULL;
+	git_oid *commits = NULL;
+	int err, count = 0;
+
+	*ids_out = NULL;
+	*commits_out = NULL;
+	if (fast_resolve(ids_out, commits_out, &count, repo, spec))
+		return count;
+	err = open_index(&ix, repo, &skipped, NULL, NULL);
+
+	*ids_out = NULL;
+	*commits_out = NULL;
+	if (err < 0) {
+		index_free(&ix);
+		return err;
+	}
+	for (int pass = 0; pass < 2 && !n; pass++) {
+		if (pass == 0 && !(len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len)))
+			continue;
+		for (size_t i = 0; i < ix.nr; i++) {
+			const struct row *r = &ix.rows[i];
+			char id[MLP_ID_HEXSZ + 1];
+			hex(id, r->id, 16);
+			if (pass == 0 ? strncmp(id, spec, len) != 0
+				      : (r->name_len != len || memcmp(r->name, spec, len)))
+				continue;
+			ids = mlp_realloc(ids, (n + 1) * sizeof(*ids));
+			commits = mlp_realloc(commits, (n + 1) * sizeof(*commits));
+			ids[n] = mlp_strdup(id);
+			memcpy(commits[n].id, r->commit, 20);
+			n++;
+		}
+	}
+	index_free(&ix);
+	*ids_out = ids;
+	*commits_out = commits;
+	return (int)n;
 }

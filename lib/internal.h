@@ -19,6 +19,8 @@ struct mlp_repo {
 	char *prefix;
 	struct mlp_cfg_param *params;	/* from `git -c`, later ones win */
 	size_t params_nr;
+	char resolved_id[MLP_ID_HEXSZ + 1];	/* the last run spec resolved to one run */
+	git_oid resolved_commit;		/* ...and its commit, per the index */
 };
 
 /* Sets the library error from libgit2's last error and returns `code`. */
@@ -42,6 +44,9 @@ int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id
 /* A run from cached record bytes, decoded (and checked) as from git. */
 int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commit,
 			 int64_t commit_time, const char *workspace, const struct mlp_buf raw[3]);
+
+/* Resolves a run spec through the index cache (see mlp_run_resolve). */
+int mlp_index_resolve(char ***ids_out, git_oid **commits_out, struct mlp_repo *repo, const char *spec);
 
 struct mlp_journal;
 /* mlp_ingest_json_line() that also journals what it applies (j may be NULL). */

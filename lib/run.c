@@ -401,6 +401,8 @@ int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id
 
 	*out = NULL;
 	mlp_buf_addf(&ref, MLP_REF_PREFIX "%s", id);
+	if (!known && !strcmp(repo->resolved_id, id))
+		known = &repo->resolved_commit;	/* just resolved through a current index */
 	if (known) {
 		git_oid_cpy(&oid, known);
 	} else {
@@ -821,81 +823,18 @@ done:
 
 /* ---- finding runs ------------------------------------------------------------ */
 
-typedef int (*ref_fn)(void *data, const char *id);
-
-static int each_run_ref(struct mlp_repo *repo, ref_fn fn, void *data)
-{
-	git_reference_iterator *it = NULL;
-	const char *name;
-	int err;
-
-	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0)
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	while (!(err = git_reference_next_name(&name, it))) {
-		const char *id = name + strlen(MLP_REF_PREFIX);
-		/* a ref that is not a well-formed run id is not a run */
-		if (strlen(id) != MLP_ID_HEXSZ || !mlp_hex_valid(id, MLP_ID_HEXSZ))
-			continue;
-		if ((err = fn(data, id)) < 0)
-			break;
-	}
-	git_reference_iterator_free(it);
-	if (err == GIT_ITEROVER)
-		return 0;
-	if (err < 0 && err > -100)
-		return err;	/* one of ours */
-	return err < 0 ? mlp_git_error(MLP_ERROR, "cannot list run refs") : 0;
-}
-
-struct id_list {
-	char **ids;
-	size_t nr;
-};
-
-static void id_list_add(struct id_list *l, const char *id)
-{
-	l->ids = mlp_realloc(l->ids, (l->nr + 1) * sizeof(char *));
-	l->ids[l->nr++] = mlp_strdup(id);
-}
-
-static int collect_id(void *data, const char *id)
-{
-	id_list_add(data, id);
-	return 0;
-}
-
 int mlp_run_resolve(char ***ids_out, struct mlp_repo *repo, const char *spec)
 {
-	struct id_list all = { 0 }, match = { 0 };
-	size_t len = strlen(spec);
-	int err;
+	git_oid *commits = NULL;
+	int n = mlp_index_resolve(ids_out, &commits, repo, spec);
 
-	*ids_out = NULL;
-	if ((err = each_run_ref(repo, collect_id, &all)) < 0)
-		return err;
-	if (len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len))
-		for (size_t i = 0; i < all.nr; i++)
-			if (!strncmp(all.ids[i], spec, len))
-				id_list_add(&match, all.ids[i]);
-	if (!match.nr) {
-		struct mlp_run_list list = MLP_RUN_LIST_INIT;
-		if ((err = mlp_run_list_all(&list, repo, NULL, NULL)) < 0)
-			goto fail;
-		for (size_t i = 0; i < list.nr; i++)
-			if (list.runs[i]->name && !strcmp(list.runs[i]->name, spec))
-				id_list_add(&match, list.runs[i]->id);
-		mlp_run_list_release(&list);
+	/* remember a single match: loading it then needs no ref lookup */
+	if (n == 1) {
+		memcpy(repo->resolved_id, (*ids_out)[0], sizeof(repo->resolved_id));
+		git_oid_cpy(&repo->resolved_commit, &commits[0]);
 	}
-	for (size_t i = 0; i < all.nr; i++)
-		free(all.ids[i]);
-	free(all.ids);
-	*ids_out = match.ids;
-	return (int)match.nr;
-fail:
-	for (size_t i = 0; i < all.nr; i++)
-		free(all.ids[i]);
-	free(all.ids);
-	return err;
+	free(commits);
+	return n;
 }
 
 /*

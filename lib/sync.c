@@ -324,6 +324,19 @@ static void refmap_set(struct refmap *m, const char *id, const char *oid)
 	refmap_sort(m);
 }
 
+/* Entries for `ids` (empty commit when new), sorted once: later sets find them. */
+static void refmap_reserve(struct refmap *m, char *const *ids, size_t n, size_t stride)
+{
+	size_t before = m->nr;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = stride ? (const char *)ids + i * stride : ids[i];
+		if (!refmap_get(m, id))
+			refmap_add(m, id, "");
+	}
+	if (m->nr != before)
+		refmap_sort(m);
+}
+
 static void refmap_release(struct refmap *m)
 {
 	free(m->e);
@@ -1091,6 +1104,11 @@ struct pushed_ref {
 	char *summary;
 };
 
+static int pushed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pushed_ref *)a)->id, ((const struct pushed_ref *)b)->id);
+}
+
 /*
  * `git push --porcelain` lines: "<flag>\t<src>:<dst>\t<summary> (<reason>)".
  * Returns the refs git reported, keyed by the id of the destination.
@@ -1197,6 +1215,7 @@ static int sync_push_or_delete(struct mlp_repo *repo, const char *remote, char *
 			todo[ntodo++] = mlp_strdup(local.e[i].id);
 	}
 	qsort(todo, ntodo, sizeof(char *), strp_cmp);
+	refmap_reserve(&state, todo, ntodo, 0);
 
 	for (size_t attempt = 0; ntodo; attempt++) {
 		struct pushed_ref *got = NULL;
@@ -1216,13 +1235,13 @@ static int sync_push_or_delete(struct mlp_repo *repo, const char *remote, char *
 			mlp_buf_release(&failure);
 			goto done;
 		}
+		qsort(got, ngot, sizeof(*got), pushed_cmp);
 		for (size_t i = 0; i < ntodo; i++) {
-			struct pushed_ref *g = NULL;
+			struct pushed_ref key, *g;
 			struct refent *l = refmap_get(&local, todo[i]);
 			const char *oid = l ? l->oid : "";
-			for (size_t j = 0; j < ngot; j++)
-				if (!strcmp(got[j].id, todo[i]))
-					g = &got[j];
+			snprintf(key.id, sizeof(key.id), "%s", todo[i]);
+			g = ngot ? bsearch(&key, got, ngot, sizeof(*got), pushed_cmp) : NULL;
 			if (!g) {
 				/* git said nothing about it: after success it was up to date */
 				if (!failure.len) {
@@ -1443,6 +1462,7 @@ int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const s
 	if ((err = remote_refs(&remote_m, remote)) < 0 || (err = local_refs(&local, repo)) < 0)
 		goto done;
 	state_load(&state, repo, remote);
+	refmap_reserve(&state, (char *const *)remote_m.e, remote_m.nr, sizeof(*remote_m.e));
 	todo = mlp_calloc(remote_m.nr + 1, sizeof(char *));
 	for (size_t i = 0; i < remote_m.nr; i++) {
 		struct refent *l = refmap_get(&local, remote_m.e[i].id);

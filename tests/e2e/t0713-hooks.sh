@@ -134,9 +134,10 @@ test_expect_success 'post-commit autorun starts the configured command in the ba
 	mkdir a/train && echo x >a/train/model.py && git -C a add train &&
 	git -C a commit -q -m "train change" 2>err &&
 	test_grep "git-mlp: started" err &&
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	for i in $(seq 1 60); do
 		git -C a mlp ls --all --format=json >ls.json &&
-		grep -q "\"sh\", \"-c\"\|echo auto" ls.json && grep -q finished ls.json && break
+		mlp_py -c "import json, sys; d = json.load(open(\"ls.json\")); sys.exit(not any(r[\"status\"] == \"finished\" and \"auto\" in str(r) for r in d))" &&
+		break
 		sleep 0.5
 	done &&
 	test_path_is_file a/.git/mlp/autorun.log &&

@@ -106,6 +106,8 @@ craft() {
 	variant("nul-in-name", "bad", lambda rid: rec(rid, name="a\0b"))
 	# odd but valid
 	variant("deep-unknown-key", "ok", lambda rid: head(rid, 3) + s(b"x-future") + b"\x91" * 100000 + b"\xc0")
+	variant("control-chars", "ok", lambda rid: rec(rid, name="h-\x1b[2J\x1b]0;owned\x07",
+	                                                  note="\x1b[31mred\r\x08", tags={"t": "\x1b[5m"}))
 	variant("non-utf8", "ok", lambda rid: rec(rid, name="h-\udcff\udcfe", note="\udce9t\udce9",
 	                                            tags={"t\udce9": "v\udcff"}))
 	# refs at something other than a commit
@@ -140,7 +142,7 @@ test_expect_success 'setup: two good runs and the hostile ones' '
 	mlp_run_of err -C repo >good.id &&
 	git -C repo mlp run -n good2 -p a=2 -- sh -c "echo \"{\\\"step\\\": 1, \\\"loss\\\": 0.25}\" >>\"\$MLP_METRICS\"" 2>err &&
 	craft >cases &&
-	test_line_count = 33 cases &&
+	test_line_count = 34 cases &&
 	grep " bad$" cases | cut -d" " -f1 >bad &&
 	grep " series$" cases | cut -d" " -f1 >series &&
 	grep " ok$" cases | cut -d" " -f1 >okay &&
@@ -184,6 +186,13 @@ test_expect_success 'show works on the odd but valid runs, and JSON stays valid'
 		timeout 60 git -C repo mlp show --format=json $id >out.json &&
 		json_check "d[\"id\"] == \"$id\"" out.json || return 1
 	done <okay
+'
+
+test_expect_failure 'control characters of a record never reach the terminal (ls, show)' '
+	id=$(sed -n "s/ control-chars ok$//p" cases) &&
+	git -C repo mlp ls --all >out 2>err &&
+	git -C repo mlp show $id >>out 2>>err &&
+	! grep "$(printf "[\\001-\\010\\013-\\037\\177]")" out err
 '
 
 test_expect_success 'cat of any record of any hostile run never crashes' '
@@ -234,7 +243,7 @@ test_expect_success 'fsck of each unreadable run reports it and exits 1' '
 test_expect_success 'fsck of all runs reports every unreadable run and only those' '
 	test_expect_code 1 timeout 120 git -C repo mlp fsck >out 2>err &&
 	cat bad series | while read id; do
-		test_grep "^error: run $id[: ]" err || return 1
+		test_grep "^\(error\|warning\): run $id[: ]" err || return 1
 	done &&
 	! grep -e "$(cat good.id)" -f okay err &&
 	git -C repo mlp fsck good good2

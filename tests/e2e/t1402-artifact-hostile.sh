@@ -97,11 +97,12 @@ test_expect_success 'a manifest whose size disagrees with its chunks is refused'
 	git -C repo mlp log artifact big --run victim &&
 	id=$(cat id) &&
 	chunks=$(git -C repo rev-parse refs/mlp/runs/$id:artifacts/big) &&
-	c0=$(git -C repo rev-parse $chunks:000000) &&
 	git -C repo cat-file blob $chunks:.mlpfile >mf &&
 	mlp_edit_mp mf mf2 "r[\"size\"] = r[\"size\"] + 1" &&
 	m2=$(git -C repo hash-object -w --stdin <mf2) &&
-	bad=$(cd repo && mktree_raw "100644 .mlpfile $m2" "100644 000000 $c0") &&
+	bad=$(cd repo && git ls-tree $chunks | grep -v mlpfile |
+		sed "s/^\([0-9]*\) [a-z]* \([0-9a-f]*\)	\(.*\)$/\1 \3 \2/" |
+		{ cat; echo "100644 .mlpfile $m2"; } | mktree_raw) &&
 	top=$(cd repo && mktree_raw "40000 big $bad") &&
 	(cd repo && with_artifacts $id $top) &&
 	check_refused "big: manifest size [0-9]* disagrees with its chunks" &&
