@@ -92,6 +92,8 @@ int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_tag(int argc, const char **argv, struct mlp_ctx *ctx);
+int cmd_note(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_checkout(int argc, const char **argv, struct mlp_ctx *ctx);
 int cmd_gc(int argc, const char **argv, struct mlp_ctx *ctx);

@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, NEED_REPO | USE_PAGER, "List runs" },
 	{ "show", cmd_show, NEED_REPO | USE_PAGER, "Show one run" },
 	{ "rm", cmd_rm, NEED_REPO, "Delete runs" },
+	{ "tag", cmd_tag, NEED_REPO, "Show, set or delete the tags of a run" },
+	{ "note", cmd_note, NEED_REPO, "Show or set the note of a run" },
 	{ "diff", cmd_diff, NEED_REPO | USE_PAGER, "Compare two runs: params and metrics" },
 	{ "compare", cmd_compare, NEED_REPO | USE_PAGER, "Compare several runs side by side" },
 	{ "report", cmd_report, NEED_REPO, "Report runs as Markdown or HTML for code review" },
