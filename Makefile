@@ -6,6 +6,13 @@ prefix ?= /usr/local
 bindir ?= $(prefix)/bin
 mandir ?= $(prefix)/share/man
 man1dir ?= $(mandir)/man1
+# Completions.  bash-completion's pkg-config file names its directory; the
+# prefix is rebased so that `make install prefix=...` stays inside prefix.
+bashcompdir ?= $(shell pkg-config --define-variable=prefix=$(prefix) \
+	--variable=completionsdir bash-completion 2>/dev/null || \
+	echo $(prefix)/share/bash-completion/completions)
+zshcompdir ?= $(prefix)/share/zsh/vendor-completions
+fishcompdir ?= $(prefix)/share/fish/vendor_completions.d
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -153,9 +160,13 @@ doc:
 	@$(MAKE) --no-print-directory -C docs
 
 install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir)
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) \
+		$(DESTDIR)$(bashcompdir) $(DESTDIR)$(zshcompdir) $(DESTDIR)$(fishcompdir)
 	install -m 755 $(BUILD)/git-mlp $(DESTDIR)$(bindir)/git-mlp
 	install -m 644 docs/*.1 $(DESTDIR)$(man1dir)/
+	install -m 644 completions/git-mlp.bash $(DESTDIR)$(bashcompdir)/git-mlp
+	install -m 644 completions/_git-mlp $(DESTDIR)$(zshcompdir)/_git-mlp
+	install -m 644 completions/git-mlp.fish $(DESTDIR)$(fishcompdir)/git-mlp.fish
 
 clean:
 	rm -rf build git-mlp

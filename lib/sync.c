@@ -330,7 +330,10 @@ static void refmap_reserve(struct refmap *m, char *const *ids, size_t n, size_t 
 	size_t before = m->nr;
 	for (size_t i = 0; i < n; i++) {
 		const char *id = stride ? (const char *)ids + i * stride : ids[i];
-		if (!refmap_get(m, id))
+		struct refent key;
+		/* only the sorted part is searched; new ids are unique already */
+		snprintf(key.id, sizeof(key.id), "%s", id);
+		if (!before || !bsearch(&key, m->e, before, sizeof(*m->e), refent_cmp))
 			refmap_add(m, id, "");
 	}
 	if (m->nr != before)

@@ -27,8 +27,8 @@ def net(r):
     return None
 
 
-print("| Workload | Tool | Measured | Median | Net of baseline | Ratio to git-mlp |")
-print("|:---|:---|:---|---:|---:|---:|")
+print("| Workload | Tool | Measured | Median wall | CPU (user+sys) | Net of baseline | Ratio to git-mlp |")
+print("|:---|:---|:---|---:|---:|---:|---:|")
 for r in rows:
     ref = next((x for x in rows if x["workload"] == r["workload"] and x["tool"] == "git-mlp"), None)
     ratio = "—"
@@ -42,4 +42,4 @@ for r in rows:
         if b > 0:
             ratio = f"{a / b:.2f}"
     what = r["what"] + (f" ({r['note']})" if r.get("note") else "")
-    print(f"| {r['workload']} | {r['tool']} | {what} | {fmt(r['median_s'])} | {fmt(net(r))} | {ratio} |")
+    print(f"| {r['workload']} | {r['tool']} | {what} | {fmt(r['median_s'])} | {fmt(r.get('cpu_s'))} | {fmt(net(r))} | {ratio} |")

@@ -18,6 +18,7 @@ Options: --workload W  --tool T  --what TEXT  --key K (a name for --minus)
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,7 +56,7 @@ if a.hyperfine:
         tool, what, key = (r["command"].split("|") + ["", ""])[:3]
         emit(workload=a.workload, tool=tool, what=what, key=key,
              minus=a.minus if key != a.minus else "", median_s=r["median"],
-             runs=len(r["times"]), note="")
+             cpu_s=r["user"] + r["system"], runs=len(r["times"]), note="")
     sys.exit(0)
 
 env = dict(os.environ)
@@ -63,14 +64,17 @@ for kv in a.env:
     k, v = kv.split("=", 1)
     env[k] = v
 
-walls, inproc, notes = [], [], set()
+walls, cpus, inproc, notes = [], [], [], set()
 for n in range(a.warmup + a.runs):
     if a.prepare:
         subprocess.run(["sh", "-c", a.prepare], check=True, env=env)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(a.cmd, cwd=a.cwd, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
     if p.returncode != 0:
         sys.stderr.write(p.stderr[-2000:])
         emit(workload=a.workload, tool=a.tool, what=a.what, key=a.key, minus="",
@@ -85,17 +89,19 @@ for n in range(a.warmup + a.runs):
             except ValueError:
                 pass
     if a.extrapolate and info and info["points"] < info["target"]:
-        scaled = info["loop_s"] * info["target"] / info["points"]
-        wall += scaled - info["loop_s"]
+        scale = info["target"] / info["points"]
+        wall += info["loop_s"] * (scale - 1)
+        cpu += info.get("loop_cpu_s", info["loop_s"]) * (scale - 1)
         notes.add(f"extrapolated from {info['points']:,} points")
     if n >= a.warmup:
         walls.append(wall)
+        cpus.append(cpu)
         if a.inproc and a.inproc in info:
             inproc.append(info[a.inproc])
 
 note = "; ".join(sorted(notes))
 emit(workload=a.workload, tool=a.tool, what=a.what, key=a.key, minus=a.minus,
-     median_s=statistics.median(walls), runs=len(walls), note=note)
+     median_s=statistics.median(walls), cpu_s=statistics.median(cpus), runs=len(walls), note=note)
 if inproc:
     emit(workload=a.workload, tool=a.tool, what=a.what + " (in-process)", key="",
          minus="", median_s=statistics.median(inproc), runs=len(inproc), note="")
