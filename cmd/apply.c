@@ -62,7 +62,7 @@ int cmd_apply(int argc, const char **argv, struct mlp_ctx *ctx)
 	int force = 0, dirty = 0;
 	char id[MLP_ID_HEXSZ + 1], here[MLP_OID_HEXSZ + 1], head[MLP_OID_HEXSZ + 1];
 	char *branch = NULL;
-	const char *workdir = mlp_repo_workdir(ctx->repo), *ws;
+	const char *workdir, *ws;
 	struct mlp_run *run = NULL;
 	struct mlp_buf ref = MLP_BUF_INIT;
 	int64_t max_file = 0;
@@ -74,6 +74,7 @@ int cmd_apply(int argc, const char **argv, struct mlp_ctx *ctx)
 	argc = mlp_parse_options(argc, argv, opts, apply_usage, 0);
 	if (argc != 1)
 		mlp_usage_with_options(apply_usage, opts);
+	workdir = mlp_repo_workdir(ctx->repo);
 	if (!workdir)
 		die("cannot apply a workspace in a bare repository");
 	if (resolve_run(ctx, argv[0], id) < 0)

@@ -120,6 +120,15 @@ int mlp_parse_options(int argc, const char **argv, const struct mlp_option *opts
 			print_usage(stdout, usage, opts);
 			exit(0);
 		}
+		if (!strcmp(a, "--git-completion-helper")) {
+			/* as git's: the long options, "=" when they take a value */
+			for (const struct mlp_option *o = opts; o->type != OPT_T_END; o++)
+				if (o->long_name)
+					printf("%s--%s%s", o == opts ? "" : " ", o->long_name,
+					       o->type == OPT_T_BOOL ? "" : "=");
+			putchar('\n');
+			exit(0);
+		}
 		if (!strcmp(a, "--help"))
 			help_page(usage);
 		if (a[1] == '-') {

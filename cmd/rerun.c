@@ -72,7 +72,7 @@ int cmd_rerun(int argc, const char **argv, struct mlp_ctx *ctx)
 	struct mlp_run_list before = MLP_RUN_LIST_INIT, after = MLP_RUN_LIST_INIT;
 	struct mlp_map params = MLP_MAP_INIT;
 	struct mlp_buf tmp = MLP_BUF_INIT, wt = MLP_BUF_INIT, dir = MLP_BUF_INIT, b = MLP_BUF_INIT;
-	const char *workdir = mlp_repo_workdir(ctx->repo);
+	const char *workdir;
 	const char **args;
 	char **cmd, **owned;
 	size_t n = 0;
@@ -88,6 +88,7 @@ int cmd_rerun(int argc, const char **argv, struct mlp_ctx *ctx)
 	argc = mlp_parse_options(argc, argv, opts, rerun_usage, 0);
 	if (argc != 1)
 		mlp_usage_with_options(rerun_usage, opts);
+	workdir = mlp_repo_workdir(ctx->repo);
 	if (!workdir)
 		die("cannot rerun in a bare repository");
 	if (resolve_run(ctx, argv[0], id) < 0)

@@ -17,7 +17,7 @@
 # tests/e2e/t0990-docs-consistency.sh checks that every command of
 # `git mlp -h` and every long option of its `-h` are here.
 
-__git_mlp_commands="init run log ls show rm diff compare report plot cat checkout gc push fetch pull ls-remote install-hooks hook sweep queue rerun apply import export fsck help"
+__git_mlp_commands="init run log ls show rm tag note diff compare report plot cat checkout gc push fetch pull ls-remote install-hooks hook sweep queue rerun apply import export fsck help"
 
 # Options per command (per command and subcommand where the subcommands
 # differ), as in their `-h`. A trailing "=" means the option takes a value.
@@ -28,6 +28,8 @@ __git_mlp_opts_log_history="--max-count= --all-metrics"
 __git_mlp_opts_ls="--all --where= --sort= --columns= --limit= --experiment= --branch= --format="
 __git_mlp_opts_show="--format="
 __git_mlp_opts_rm="--remote="
+__git_mlp_opts_tag="--delete="
+__git_mlp_opts_note="--message= --file= --clear"
 __git_mlp_opts_diff="--pick= --all --format= --exit-code --threshold="
 __git_mlp_opts_compare="--where= --sweep= --sort= --limit= --all --format="
 __git_mlp_opts_report="--format= --output= --metric= --pick= --all --max-chars="
@@ -53,7 +55,7 @@ __git_mlp_opts_fsck="--live"
 __git_mlp_opts_help=""
 
 # Options whose value is the next word when not given as --opt=value.
-__git_mlp_opts_with_arg="-n -e -p -w -s -b -o -m -j --name --experiment --param --params-file --metrics-file --artifact --parent --run-id --step --run --max-count --where --sort --columns --limit --branch --format --remote --pick --threshold --sweep --output --metric --width --height --svg --max-chars --file --random --seed --jobs --base"
+__git_mlp_opts_with_arg="-n -e -p -w -s -b -o -m -j -d -F --delete --message --name --experiment --param --params-file --metrics-file --artifact --parent --run-id --step --run --max-count --where --sort --columns --limit --branch --format --remote --pick --threshold --sweep --output --metric --width --height --svg --max-chars --file --random --seed --jobs --base"
 
 # Does option $1 of command $subcmd take the next word as its value?
 __git_mlp_takes_arg ()
@@ -186,6 +188,10 @@ __git_mlp_complete_value ()
 		COMPREPLY=() ;;	# --width
 	*,-w|*,--where)
 		__gitcomp_nl "$(__git_mlp_keys; printf '%s\n' $__git_mlp_attributes)" "$pfx" "$val" " " ;;
+	tag,-d|tag,--delete)
+		__gitcomp_nl "$(__git_mlp_keys | sed -n 's/^tags\.//p')" "$pfx" "$val" ;;
+	note,-m|note,--message)
+		COMPREPLY=() ;;
 	*,-m|*,--metric)
 		__gitcomp_nl "$(__git_mlp_keys | sed -n 's/^metrics\.//p')" "$pfx" "$val" ;;
 	*,--pick)
@@ -278,7 +284,12 @@ _git_mlp ()
 
 	case "$cur" in
 	-*)
-		[ -n "$var" ] && __gitcomp "${!var} -h"
+		if [ -n "$var" ] && [ -n "${!var+set}" ]; then
+			__gitcomp "${!var} -h"
+		elif [ -n "$var" ]; then
+			# a command newer than this file: ask it
+			__gitcomp "$(__git mlp $subcmd --git-completion-helper 2>/dev/null) -h"
+		fi
 		return ;;
 	esac
 
@@ -291,6 +302,8 @@ _git_mlp ()
 		elif [ "$pos1" = artifact ]; then
 			COMPREPLY=()
 		fi ;;
+	tag|note)
+		[ $npos = 0 ] && __gitcomp_nl "$(__git_mlp_runs "$cur")" ;;
 	show|rm|rerun|apply|fsck)
 		__gitcomp_nl "$(__git_mlp_runs "$cur")" ;;
 	checkout)

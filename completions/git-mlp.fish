@@ -160,6 +160,8 @@ complete -c $c -f -n __fish_git_mlp_needs_cmd -a log -d 'Log metrics, params or 
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a ls -d 'List runs'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a show -d 'Show one run'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a rm -d 'Delete runs'
+complete -c $c -f -n __fish_git_mlp_needs_cmd -a tag -d 'Show, set or delete the tags of a run'
+complete -c $c -f -n __fish_git_mlp_needs_cmd -a note -d 'Show or set the note of a run'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a diff -d 'Compare two runs: params and metrics'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a compare -d 'Compare several runs side by side'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a report -d 'Report runs as Markdown or HTML for code review'
@@ -224,6 +226,14 @@ complete -c $c -f -n '__fish_git_mlp_using show' -l format -x -a 'text json' -d 
 complete -c $c -f -n '__fish_git_mlp_using show' -a '(__fish_git_mlp_runs)'
 complete -c $c -f -n '__fish_git_mlp_using rm' -l remote -x -a '(__fish_git_mlp_remotes)' -d 'Delete the runs on this remote too'
 complete -c $c -f -n '__fish_git_mlp_using rm' -a '(__fish_git_mlp_runs)'
+
+# tag, note
+complete -c $c -f -n '__fish_git_mlp_using tag' -s d -l delete -x -a '(__fish_git_mlp_keys | string replace -rf "^tags\\." "")' -d 'Delete a tag'
+complete -c $c -f -n '__fish_git_mlp_needs_sub tag' -a '(__fish_git_mlp_runs)'
+complete -c $c -f -n '__fish_git_mlp_using note' -s m -l message -x -d 'Set the note to this text'
+complete -c $c -n '__fish_git_mlp_using note' -s F -l file -r -F -d "Set the note from a file ('-' for stdin)"
+complete -c $c -f -n '__fish_git_mlp_using note' -l clear -d 'Remove the note'
+complete -c $c -f -n '__fish_git_mlp_needs_sub note' -a '(__fish_git_mlp_runs)'
 
 # diff, compare
 complete -c $c -f -n '__fish_git_mlp_using diff' -l pick -x -a '(__fish_git_mlp_picks)' -d 'Run of a revision'

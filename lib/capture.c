@@ -378,6 +378,8 @@ static void yaml_scalar_value(struct mlp_value *v, yaml_node_t *n)
 	const char *s = (const char *)n->data.scalar.value;
 	size_t len = n->data.scalar.length;
 
+	/* callers pass uninitialised values; set_str would free() garbage */
+	memset(v, 0, sizeof(*v));
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
 		mlp_value_set_str(v, s, len);
 		return;

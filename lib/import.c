@@ -623,6 +623,21 @@ static void set_base(struct importer *im, struct mlp_run *run, const char *commi
 	}
 }
 
+/* Remembers a source id imported now, so the same run twice in one source is one run. */
+static void importer_add(struct importer *im, const char *key)
+{
+	size_t i = 0;
+
+	if (!key)
+		return;
+	while (i < im->nknown && strcmp(im->known[i], key) < 0)
+		i++;
+	im->known = mlp_realloc(im->known, (im->nknown + 1) * sizeof(char *));
+	memmove(im->known + i + 1, im->known + i, (im->nknown - i) * sizeof(char *));
+	im->known[i] = mlp_strdup(key);
+	im->nknown++;
+}
+
 static int importer_save(struct importer *im, struct mlp_run *run)
 {
 	int err;
@@ -674,6 +689,8 @@ static int import_one_mlflow(struct importer *im, struct mlp_run *run, const cha
 		warnf(im->o->warn, im->o->warn_data, "MLflow run %s not imported: %s", rid ? rid : "?",
 		      mlp_error_message());
 		im->st->skipped++;
+	} else {
+		importer_add(im, rid);
 	}
 	return 0;
 }
@@ -1416,8 +1433,8 @@ int mlp_import_dvc_exp(struct mlp_repo *repo, const struct mlp_import_opts *o, s
 		git_oid_tostr(hex, sizeof(hex), git_object_id(obj));
 		if (importer_knows(&im, hex))
 			im.st->present++;
-		else
-			err = exp_run(&im, names[i], exp_name_of(names[i]), (git_commit *)obj);
+		else if ((err = exp_run(&im, names[i], exp_name_of(names[i]), (git_commit *)obj)) == 0)
+			importer_add(&im, hex);
 		git_object_free(obj);
 	}
 done:

@@ -606,7 +606,7 @@ done:
 static void md_key_list(struct mlp_buf *b, char **keys, size_t n)
 {
 	for (size_t i = 0; i < n && i < 10; i++) {
-		char *cut = mlp_strndup(keys[i], 40);
+		char *cut = mlp_strndup(keys[i], strnlen(keys[i], 40));
 		size_t c = strlen(cut);
 		while (c && ((unsigned char)cut[c - 1] & 0xc0) == 0x80)
 			c--;

@@ -78,6 +78,16 @@ test_expect_success '-e puts every run in one experiment' '
 	test_line_count = 6 ls.tsv
 '
 
+test_expect_success 'a run found twice in one store is imported once' '
+	exp=$(grep -l "name: mnist-cnn" "$FIX"/mlruns/*/meta.yaml) &&
+	mkdir dup &&
+	cp -R "$(dirname "$exp")" dup/1 &&
+	cp -R "$(dirname "$exp")" dup/2 &&
+	mlp_new_repo dp &&
+	git -C dp mlp import mlflow ../dup >out 2>/dev/null &&
+	test_grep "^3 imported, 3 already present" out
+'
+
 test_expect_success 'errors: missing source, not a store, bad usage' '
 	test_expect_code 128 git -C sq mlp import mlflow nowhere 2>err &&
 	test_grep "^fatal: " err &&

@@ -260,6 +260,39 @@ static void test_dvclive_huge_step_and_timestamp(void **state)
 	remove_tree(root);
 }
 
+/* ---- fuzz_params_file: lib/capture.c yaml_json() ------------------------------------ */
+
+/*
+ * A quoted scalar inside a YAML list or nested map went through
+ * yaml_scalar_value() into an uninitialised mlp_value, and
+ * mlp_value_set_str() free()d whatever the stack held (ASan: bad-free,
+ * found by fuzz_params_file).  Under valgrind this test shows the use of
+ * uninitialised memory even when the stack happens to be clean.
+ */
+static void test_yaml_quoted_scalars_in_lists(void **state)
+{
+	char root[256], path[300];
+	const char *tmp = getenv("TMPDIR");
+	struct mlp_map m = MLP_MAP_INIT;
+	const struct mlp_value *v;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/mlp-regress.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/params.yaml", root);
+	for (int round = 0; round < 64; round++) {
+		write_file(path, "x: [\"a\", 'b', c, {k: \"q\"}]\nmodel:\n  layers:\n    - \"conv\"\n    - 'relu'\n");
+		assert_int_equal(mlp_read_params_file(&m, path), 0);
+		assert_non_null(v = mlp_map_get(&m, "x"));
+		assert_int_equal(v->type, MLP_STR);
+		assert_string_equal(v->u.str.s, "[\"a\",\"b\",\"c\",{\"k\":\"q\"}]");
+		assert_non_null(v = mlp_map_get(&m, "model.layers"));
+		assert_string_equal(v->u.str.s, "[\"conv\",\"relu\"]");
+		mlp_map_clear(&m);
+	}
+	remove_tree(root);
+}
+
 /* ---- fuzz_artifact: lib/artifact.c mlp_artifact_decode_list() -------------------- */
 
 /*
@@ -289,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_scalars_huge_step),
 		cmocka_unit_test(test_dvclive_huge_step_and_timestamp),
+		cmocka_unit_test(test_yaml_quoted_scalars_in_lists),
 		cmocka_unit_test(test_artifact_list_without_files),
 	};
 

@@ -9,6 +9,10 @@ import os
 import sys
 
 rows = [json.loads(l) for l in open(sys.argv[1] if len(sys.argv) > 1 else os.environ["BENCH_RESULTS"]) if l.strip()]
+order = {}
+for r in rows:
+    order.setdefault(r["workload"], len(order))
+rows.sort(key=lambda r: order[r["workload"]])
 by_key = {r["key"]: r for r in rows if r.get("key")}
 
 

@@ -231,9 +231,9 @@ list_workload() {
 		note "mlflow: $n runs (20 params, 10 metrics of 10 points) logged with MlflowClient.log_batch into SQLite in $(since "$t") s"
 		"$PY" "$here/mlflow_side.py" ids >ids
 		$T --workload "$W" --tool mlflow --what "mlflow.search_runs, whole script (SQLite)" \
-			--runs "$runs" --warmup 1 --inproc search_s -- "$PY" "$here/mlflow_side.py" search
+			--runs "$loops" --warmup 1 --inproc search_s -- "$PY" "$here/mlflow_side.py" search
 		$T --workload "$D" --tool mlflow --what "mlflow.search_runs of 2 run ids, whole script (SQLite)" \
-			--runs "$runs" --warmup 1 --inproc search_s -- "$PY" "$here/mlflow_side.py" search --two ids
+			--runs "$loops" --warmup 1 --inproc search_s -- "$PY" "$here/mlflow_side.py" search --two ids
 	)
 }
 
@@ -318,7 +318,7 @@ $(cat "$notes")
 - CPU model: ${cpu:-unknown}
 - memory: $(free -h | awk '/^Mem:/ { print $2 }')
 - kernel: $(uname -sr)
-- $(git --version), libgit2 $libgit2, git-mlp $(git mlp --version 2>/dev/null | head -n 1)
+- $(git --version), libgit2 $libgit2, $(git mlp --version 2>/dev/null | head -n 1)
 - Python $("$PY" -c 'import platform; print(platform.python_version())'), dvc $("$PY" -c 'import dvc; print(dvc.__version__)'), dvclive $("$PY" -c 'import dvclive; print(dvclive.__version__)' 2>/dev/null || "$PY" -m pip show dvclive 2>/dev/null | sed -n 's/^Version: //p'), mlflow $("$PY" -c 'import mlflow; print(mlflow.__version__)')
 - $(hyperfine --version); hyperfine -N --warmup $warmup --runs $runs; loops and file workloads: median of $loops
 - load average (1, 5, 15 min) before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
