@@ -126,6 +126,17 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 			mlp_run_free(list.runs[i]);
 		list.nr = (size_t)limit;
 	}
+	if (fmt == MLP_FMT_JSON) {
+		/* listing decodes from the index, which holds no artifact lists */
+		struct mlp_buf data = MLP_BUF_INIT;
+		for (size_t i = 0; i < list.nr; i++) {
+			mlp_buf_reset(&data);
+			if (mlp_run_read_file(&data, ctx->repo, list.runs[i]->id, "artifacts.mp") == 0 &&
+			    mlp_artifact_decode_list(list.runs[i], data.buf, data.len) < 0)
+				warning("run %s: %s", list.runs[i]->id, mlp_error_message());
+		}
+		mlp_buf_release(&data);
+	}
 	if (columns.nr) {
 		ro.columns = columns.items;
 		ro.ncolumns = columns.nr;

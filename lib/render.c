@@ -193,6 +193,7 @@ void mlp_render_run_json(struct mlp_buf *b, const struct mlp_run *run, int detai
 	}
 	json_key(b, "tags", &first); json_map(b, &run->tags);
 	json_key(b, "parent", &first); json_cstr(b, run->parent);
+	json_key(b, "artifacts", &first); mlp_render_artifacts_json(b, run);
 	if (detail) {
 		json_key(b, "cwd", &first); json_cstr(b, run->cwd);
 		json_key(b, "workspace", &first); json_cstr(b, run->workspace[0] ? run->workspace : NULL);
@@ -827,6 +828,10 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 			mlp_value_format(b, &run->tags.items[i].val);
 			mlp_buf_addch(b, '\n');
 		}
+	}
+	if (run->artifact_nr) {
+		mlp_buf_addch(b, '\n');
+		mlp_render_artifacts(b, run);
 	}
 	if (run->logs_stdout_tail && *run->logs_stdout_tail) {
 		mlp_buf_adds(b, "\nlog tail (stdout):\n");

@@ -204,8 +204,12 @@ test_expect_success 'zsh and fish completions: every command and every long opti
 	done
 '
 
-test_expect_success ZSH 'zsh completion parses' '
-	zsh -n "$COMP/_git-mlp"
+test_expect_success ZSH 'zsh completion parses, and compinit binds it to git-mlp' '
+	zsh -n "$COMP/_git-mlp" &&
+	zsh -fc "fpath=(\"\$COMP\" \$fpath); autoload -Uz compinit; compinit -u -D -d \"\$TRASH_DIRECTORY/zcompdump\"
+		print -r -- \$_comps[git-mlp]" >actual &&
+	echo _git-mlp >expect &&
+	test_cmp expect actual
 '
 
 test_expect_success FISH 'fish completion parses' '

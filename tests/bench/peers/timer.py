@@ -92,14 +92,17 @@ for n in range(a.warmup + a.runs):
         scale = info["target"] / info["points"]
         wall += info["loop_s"] * (scale - 1)
         cpu += info.get("loop_cpu_s", info["loop_s"]) * (scale - 1)
-        notes.add(f"extrapolated from {info['points']:,} points")
+        notes.add(info["points"])
     if n >= a.warmup:
         walls.append(wall)
         cpus.append(cpu)
         if a.inproc and a.inproc in info:
             inproc.append(info[a.inproc])
 
-note = "; ".join(sorted(notes))
+note = ""
+if notes:
+    lo, hi = min(notes), max(notes)
+    note = f"extrapolated from {lo:,} points" if lo == hi else f"extrapolated from {lo:,}-{hi:,} points"
 emit(workload=a.workload, tool=a.tool, what=a.what, key=a.key, minus=a.minus,
      median_s=statistics.median(walls), cpu_s=statistics.median(cpus), runs=len(walls), note=note)
 if inproc:
