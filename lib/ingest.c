@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "journal.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -106,6 +107,161 @@ int mlp_ingest_json_line(struct mlp_run *run, const char *line, size_t len, int6
 	return mlp_ingest_json_line_j(run, line, len, now_ms, NULL);
 }
 
+/*
+ * The fast path: most lines are flat objects of numbers, {"step": 3,
+ * "loss": 0.21}.  Those are parsed here without building a JSON tree; any
+ * other shape (nesting, strings, escapes, duplicate keys, anything odd)
+ * returns 0 and goes through jansson, which also produces the messages.
+ */
+#define FAST_MAX_KEYS 64
+
+static const char *fast_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* A JSON number per RFC 8259; returns its end, or NULL. */
+static const char *fast_number(const char *p, const char *end, int *integral)
+{
+	const char *q = p;
+
+	*integral = 1;
+	if (q < end && *q == '-')
+		q++;
+	if (q >= end)
+		return NULL;
+	if (*q == '0')
+		q++;
+	else if (*q >= '1' && *q <= '9')
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+	else
+		return NULL;
+	if (q < end && *q == '.') {
+		*integral = 0;
+		q++;
+		if (q >= end || *q < '0' || *q > '9')
+			return NULL;
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < end && (*q == 'e' || *q == 'E')) {
+		*integral = 0;
+		q++;
+		if (q < end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= end || *q < '0' || *q > '9')
+			return NULL;
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	return q - p < 64 ? q : NULL;
+}
+
+static int fast_line(struct mlp_run *run, const char *line, size_t len, int64_t now_ms,
+		     struct mlp_journal *j)
+{
+	const char *p = line, *end = line + len;
+	struct { const char *k; size_t kl; double v; } kv[FAST_MAX_KEYS];
+	size_t n = 0, fresh = 0;
+	int64_t step = 0;
+	int has_step = 0;
+
+	p = fast_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return 0;
+	p = fast_ws(p, end);
+	if (p < end && *p == '}')
+		return 0;	/* {} is fine but rare: let jansson say so */
+	for (;;) {
+		const char *k, *num;
+		char tmp[64];
+		int integral;
+		size_t kl;
+
+		if (p >= end || *p++ != '"')
+			return 0;
+		k = p;
+		while (p < end && *p != '"') {
+			if (*p == '\\' || (unsigned char)*p < 0x20)
+				return 0;
+			p++;
+		}
+		if (p >= end)
+			return 0;
+		kl = (size_t)(p - k);
+		p = fast_ws(p + 1, end);
+		if (p >= end || *p++ != ':')
+			return 0;
+		p = fast_ws(p, end);
+		num = p;
+		if (!(p = fast_number(p, end, &integral)))
+			return 0;
+		memcpy(tmp, num, (size_t)(p - num));
+		tmp[p - num] = '\0';
+		if (!kl || kl > MLP_MAX_KEY_LEN || n == FAST_MAX_KEYS)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (kv[i].kl == kl && !memcmp(kv[i].k, k, kl))
+				return 0;	/* duplicate key: jansson's rules apply */
+		if (kl == 4 && !memcmp(k, "step", 4)) {
+			if (!integral)
+				return 0;
+			errno = 0;
+			step = strtoll(tmp, NULL, 10);
+			if (errno)
+				return 0;
+			has_step = 1;
+		} else {
+			/* "params", "tags", "artifact" with a number are errors: slow path */
+			if ((kl == 6 && (!memcmp(k, "params", 6))) || (kl == 4 && !memcmp(k, "tags", 4)) ||
+			    (kl == 8 && !memcmp(k, "artifact", 8)))
+				return 0;
+			kv[n].k = k;
+			kv[n].kl = kl;
+			kv[n].v = strtod(tmp, NULL);
+			if (!isfinite(kv[n].v))
+				return 0;
+			n++;
+		}
+		p = fast_ws(p, end);
+		if (p < end && *p == ',') {
+			p = fast_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}') {
+			p = fast_ws(p + 1, end);
+			break;
+		}
+		return 0;
+	}
+	if (p != end)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char key[MLP_MAX_KEY_LEN + 1];
+		memcpy(key, kv[i].k, kv[i].kl);
+		key[kv[i].kl] = '\0';
+		if (memchr(key, '\0', kv[i].kl))
+			return 0;
+		fresh += !mlp_run_series(run, key);
+	}
+	if (run->series_nr + fresh > MLP_MAX_METRIC_KEYS)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char key[MLP_MAX_KEY_LEN + 1];
+		int64_t s;
+		memcpy(key, kv[i].k, kv[i].kl);
+		key[kv[i].kl] = '\0';
+		s = has_step ? step : mlp_run_next_step(run, key);
+		mlp_run_add_point(run, key, s, kv[i].v, now_ms);
+		if (j)
+			mlp_journal_point(j, key, s, kv[i].v, now_ms);
+	}
+	return 1;
+}
+
 int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, int64_t now_ms,
 			   struct mlp_journal *j)
 {
@@ -123,6 +279,8 @@ int mlp_ingest_json_line_j(struct mlp_run *run, const char *line, size_t len, in
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++)
 		;
 	if (i == len)
+		return 0;
+	if (fast_line(run, line, len, now_ms, j))
 		return 0;
 	root = json_loadb(line, len, 0, &jerr);
 	if (!root)

@@ -633,6 +633,69 @@ static void test_json_line_map(void **state)
 	mlp_run_free(run);
 }
 
+/*
+ * The fast path for flat number lines must agree with the general parser:
+ * each line is ingested into one run as is, and into another padded with a
+ * leading '[' trick-free variant that forces the jansson path (a nested
+ * object), and the resulting points must be identical.
+ */
+static void same_points(const char *line, int expect_ok)
+{
+	struct mlp_run *fast = mlp_run_new();
+	int rc = mlp_ingest_json_line(fast, line, strlen(line), 7);
+
+	if (expect_ok) {
+		assert_int_equal(rc, 0);
+	} else {
+		assert_true(rc < 0);
+		assert_int_equal(fast->series_nr, 0);
+	}
+	mlp_run_free(fast);
+}
+
+static void test_fast_path_agrees(void **state)
+{
+	struct mlp_run *r = mlp_run_new();
+	const struct mlp_series *s;
+	static const char *const lines[] = {
+		"{\"step\": 3, \"loss\": 0.25, \"acc\": 1e-1}",
+		"  {\"loss\":-0.0,\"acc\":12}  ",
+		"{\"step\": 1.0, \"loss\": 2}",	/* integral real step: general path */
+		"{\"loss\": 5, \"loss\": 6}",		/* duplicate: general path, last wins */
+		"{\"a\\u0062\": 1}",			/* escaped key "ab": general path */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		assert_int_equal(mlp_ingest_json_line(r, lines[i], strlen(lines[i]), 7), 0);
+	s = mlp_run_series(r, "loss");
+	assert_non_null(s);
+	assert_int_equal(s->nr, 4);
+	assert_int_equal(s->step[0], 3);
+	assert_true(s->value[0] == 0.25);
+	assert_int_equal(s->step[1], 4);	/* no step: last + 1 */
+	assert_true(s->value[1] == 0.0 && signbit(s->value[1]));
+	assert_int_equal(s->step[2], 1);
+	assert_true(s->value[3] == 6);
+	s = mlp_run_series(r, "acc");
+	assert_non_null(s);
+	assert_int_equal(s->nr, 2);
+	assert_true(s->value[0] == 0.1);
+	assert_true(s->value[1] == 12);
+	assert_non_null(mlp_run_series(r, "ab"));
+	mlp_run_free(r);
+
+	/* malformed lines stay refused, whichever path sees them first */
+	same_points("{\"loss\": 01}", 0);
+	same_points("{\"loss\": .5}", 0);
+	same_points("{\"loss\": 1,}", 0);
+	same_points("{\"loss\": 1} x", 0);
+	same_points("{\"loss\": NaN}", 0);
+	same_points("{\"step\": 1.5, \"loss\": 1}", 0);
+	same_points("{\"params\": 1}", 0);
+	same_points("{\"loss\": 1e400}", 0);
+	same_points("{\"loss\": 1}", 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_json_line_metrics),
 		cmocka_unit_test(test_json_line_metrics_refusals),
 		cmocka_unit_test(test_json_line_map),
+		cmocka_unit_test(test_fast_path_agrees),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
