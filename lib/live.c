@@ -563,10 +563,32 @@ int mlp_live_tick(struct mlp_live *l, int final)
 	int err;
 	size_t points = 0;
 
-	if (mlp_tail_lines(l->metrics, &l->offset, &l->lineno, final, on_line, l) < 0)
-		warnf(l, "%s", mlp_error_message());
+	/*
+	 * A burst of lines is taken a few MiB at a time, each slice journaled
+	 * and its full chunks written out before the next: memory stays at
+	 * about a chunk per series whatever the command writes.
+	 */
+	for (;;) {
+		int more = mlp_tail_lines_max(l->metrics, &l->offset, &l->lineno, final, 4u << 20, on_line, l);
+		if (more < 0) {
+			warnf(l, "%s", mlp_error_message());
+			break;
+		}
+		if (!more)
+			break;
+		mlp_journal_offset(&l->journal, l->offset, l->lineno);
+		if (mlp_journal_flush(&l->journal, 0) < 0 && !l->failed_journal) {
+			warnf(l, "%s (the run goes on; its data is kept in memory)", mlp_error_message());
+			l->failed_journal = 1;
+		}
+		if (mlp_run_flush_chunks(l->repo, l->run) < 0)
+			warnf(l, "%s", mlp_error_message());
+	}
 	capture_tick(l, final);
 	mlp_journal_offset(&l->journal, l->offset, l->lineno);
+	/* full chunks go to the object database: memory stays at a chunk per series */
+	if (mlp_run_flush_chunks(l->repo, l->run) < 0)
+		warnf(l, "%s", mlp_error_message());
 	/* the final batch is not synced: the final commit follows at once and
 	 * makes the journal moot (git does not sync its objects either) */
 	if ((err = mlp_journal_flush(&l->journal, 0)) < 0) {

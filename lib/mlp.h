@@ -128,6 +128,9 @@ void mlp_map_copy(struct mlp_map *dst, const struct mlp_map *src);
 /* Splits "key=value" and types the value; MLP_EINVALID without '='. */
 int mlp_parse_assignment(char **key_out, struct mlp_value *val_out, const char *arg);
 
+#define MLP_ID_HEXSZ 32
+#define MLP_OID_HEXSZ 40
+
 /* ---- metrics ----------------------------------------------------------- */
 
 struct mlp_series {
@@ -135,7 +138,18 @@ struct mlp_series {
 	int64_t *step;
 	double *value;
 	int64_t *t;	/* ms since the epoch */
-	size_t nr, alloc;
+	size_t nr, alloc;	/* points in memory */
+	/*
+	 * A live run of millions of points keeps only its last chunk in
+	 * memory: full chunks are written as blobs as they fill up
+	 * (mlp_run_flush_chunks) and listed here, in order.
+	 */
+	char (*flushed)[MLP_OID_HEXSZ + 1];
+	size_t flushed_nr;
+	/* over every point, flushed or not */
+	uint64_t count;
+	double first, last, min, max;
+	int64_t last_step;
 };
 
 struct mlp_summary {
@@ -157,8 +171,6 @@ enum mlp_status {
 };
 const char *mlp_status_name(enum mlp_status s);
 
-#define MLP_ID_HEXSZ 32
-#define MLP_OID_HEXSZ 40
 
 struct mlp_run {
 	char id[MLP_ID_HEXSZ + 1];
@@ -222,6 +234,14 @@ struct mlp_artifact {
 
 struct mlp_run *mlp_run_new(void);
 void mlp_run_free(struct mlp_run *run);
+
+struct mlp_repo;
+/*
+ * Writes every full chunk (MLP_CHUNK_POINTS points) of the run's series as
+ * a blob and drops those points from memory; summaries and the next save
+ * still cover them.
+ */
+int mlp_run_flush_chunks(struct mlp_repo *repo, struct mlp_run *run);
 
 /* Appends one point; keeps series sorted by key. */
 void mlp_run_add_point(struct mlp_run *run, const char *key, int64_t step,
@@ -454,6 +474,11 @@ int mlp_proc_run(struct mlp_proc *p);
 int mlp_tail_lines(const char *path, int64_t *offset, int64_t *lineno, int final,
 		   void (*line)(void *data, const char *s, size_t len, int64_t lineno),
 		   void *data);
+/* The same, stopping after about `max` bytes (0: no limit); 1 when it
+ * stopped there and more lines may wait. */
+int mlp_tail_lines_max(const char *path, int64_t *offset, int64_t *lineno, int final, size_t max,
+		       void (*line)(void *data, const char *s, size_t len, int64_t lineno),
+		       void *data);
 
 int64_t mlp_now_ms(void);
 

@@ -252,7 +252,16 @@ int mlp_tail_lines(const char *path, int64_t *offset, int64_t *lineno, int final
 		   void (*line)(void *data, const char *s, size_t len, int64_t lineno),
 		   void *data)
 {
+	return mlp_tail_lines_max(path, offset, lineno, final, 0, line, data);
+}
+
+int mlp_tail_lines_max(const char *path, int64_t *offset, int64_t *lineno, int final, size_t max,
+		       void (*line)(void *data, const char *s, size_t len, int64_t lineno),
+		       void *data)
+{
 	struct mlp_buf b = MLP_BUF_INIT;
+	size_t consumed = 0;
+	int more = 0;
 	char chunk[65536];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -277,16 +286,21 @@ int mlp_tail_lines(const char *path, int64_t *offset, int64_t *lineno, int final
 		if (start) {
 			memmove(b.buf, b.buf + start, b.len - start);
 			*offset += (int64_t)start;
+			consumed += start;
 			b.len -= start;
 			start = 0;
 		}
+		if (max && consumed >= max) {
+			more = 1;	/* the rest next time: the caller flushes in between */
+			break;
+		}
 	}
 	close(fd);
-	if (final && b.len) {
+	if (final && b.len && !more) {
 		(*lineno)++;
 		line(data, b.buf, b.len, *lineno);
 		*offset += (int64_t)b.len;
 	}
 	mlp_buf_release(&b);
-	return 0;
+	return more;
 }

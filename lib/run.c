@@ -39,6 +39,7 @@ static void free_series(struct mlp_run *run)
 		free(run->series[i].step);
 		free(run->series[i].value);
 		free(run->series[i].t);
+		free(run->series[i].flushed);
 	}
 	free(run->series);
 	run->series = NULL;
@@ -131,12 +132,25 @@ void mlp_run_add_point(struct mlp_run *run, const char *key, int64_t step,
 	s->t[s->nr] = t_ms;
 	s->nr++;
 	run->npoints++;
+	if (!s->count++) {
+		s->first = value;
+		s->min = INFINITY;
+		s->max = -INFINITY;
+	}
+	s->last = value;
+	s->last_step = step;
+	if (!isnan(value)) {
+		if (value < s->min)
+			s->min = value;
+		if (value > s->max)
+			s->max = value;
+	}
 }
 
 int64_t mlp_run_next_step(const struct mlp_run *run, const char *key)
 {
 	const struct mlp_series *s = find_series(run, key, NULL);
-	return s && s->nr ? s->step[s->nr - 1] + 1 : 0;
+	return s && s->count ? s->last_step + 1 : 0;
 }
 
 void mlp_run_summarize(struct mlp_run *run)
@@ -146,23 +160,16 @@ void mlp_run_summarize(struct mlp_run *run)
 	for (size_t i = 0; i < run->series_nr; i++) {
 		const struct mlp_series *s = &run->series[i];
 		struct mlp_summary *sum = &run->summary[run->summary_nr];
-		if (!s->nr)
+		if (!s->count)
 			continue;
+		/* running figures: flushed points are no longer in memory */
 		sum->key = mlp_strdup(s->key);
-		sum->first = s->value[0];
-		sum->last = s->value[s->nr - 1];
-		sum->step = s->step[s->nr - 1];
-		sum->count = s->nr;
-		sum->min = INFINITY;
-		sum->max = -INFINITY;
-		for (size_t j = 0; j < s->nr; j++) {
-			if (isnan(s->value[j]))
-				continue;
-			if (s->value[j] < sum->min)
-				sum->min = s->value[j];
-			if (s->value[j] > sum->max)
-				sum->max = s->value[j];
-		}
+		sum->first = s->first;
+		sum->last = s->last;
+		sum->step = s->last_step;
+		sum->count = s->count;
+		sum->min = s->min;
+		sum->max = s->max;
 		if (sum->min > sum->max)
 			sum->min = sum->max = NAN;
 		run->summary_nr++;
@@ -538,7 +545,9 @@ static int write_metrics(git_oid *out, struct mlp_repo *repo, const struct mlp_r
 		git_treebuilder *ctb = NULL;
 		git_oid tree;
 
-		if (!s->nr)
+		size_t c0 = s->flushed_nr;
+
+		if (!s->nr && !s->flushed_nr)
 			continue;
 		if ((err = mlp_key_check("metric", s->key)) < 0)
 			break;
@@ -546,7 +555,15 @@ static int write_metrics(git_oid *out, struct mlp_repo *repo, const struct mlp_r
 			err = mlp_git_error(MLP_ERROR, "treebuilder");
 			break;
 		}
-		for (size_t from = 0, c = 0; from < s->nr && !err; from += MLP_CHUNK_POINTS, c++) {
+		for (size_t c = 0; c < s->flushed_nr && !err; c++) {
+			char cname[32];
+			git_oid oid;
+			snprintf(cname, sizeof(cname), "%06zu.mp", c);
+			if (git_oid_fromstr(&oid, s->flushed[c]) < 0 ||
+			    git_treebuilder_insert(NULL, ctb, cname, &oid, GIT_FILEMODE_BLOB) < 0)
+				err = mlp_git_error(MLP_ERROR, cname);
+		}
+		for (size_t from = 0, c = c0; from < s->nr && !err; from += MLP_CHUNK_POINTS, c++) {
 			size_t n = s->nr - from < MLP_CHUNK_POINTS ? s->nr - from : MLP_CHUNK_POINTS;
 			char cname[32];
 			if (c >= MLP_MAX_CHUNKS) {
@@ -574,6 +591,39 @@ static int write_metrics(git_oid *out, struct mlp_repo *repo, const struct mlp_r
 	git_treebuilder_free(mtb);
 	mlp_buf_release(&data);
 	mlp_buf_release(&name);
+	return err;
+}
+
+int mlp_run_flush_chunks(struct mlp_repo *repo, struct mlp_run *run)
+{
+	struct mlp_buf data = MLP_BUF_INIT;
+	int err = 0;
+
+	for (size_t i = 0; i < run->series_nr && !err; i++) {
+		struct mlp_series *s = &run->series[i];
+		while (s->nr >= MLP_CHUNK_POINTS && !err) {
+			git_oid oid;
+			if (s->flushed_nr >= MLP_MAX_CHUNKS) {
+				err = mlp_error_set(MLP_ELIMIT, "metric '%s' has more than %d points",
+						    s->key, MLP_MAX_CHUNKS * MLP_CHUNK_POINTS);
+				break;
+			}
+			mlp_buf_reset(&data);
+			if ((err = mlp_record_encode_chunk(&data, s, 0, MLP_CHUNK_POINTS)) < 0)
+				break;
+			if (git_blob_create_from_buffer(&oid, repo->git, data.buf, data.len) < 0) {
+				err = mlp_git_error(MLP_ERROR, "metric chunk");
+				break;
+			}
+			s->flushed = mlp_realloc(s->flushed, (s->flushed_nr + 1) * sizeof(*s->flushed));
+			git_oid_tostr(s->flushed[s->flushed_nr++], MLP_OID_HEXSZ + 1, &oid);
+			s->nr -= MLP_CHUNK_POINTS;
+			memmove(s->step, s->step + MLP_CHUNK_POINTS, s->nr * sizeof(*s->step));
+			memmove(s->value, s->value + MLP_CHUNK_POINTS, s->nr * sizeof(*s->value));
+			memmove(s->t, s->t + MLP_CHUNK_POINTS, s->nr * sizeof(*s->t));
+		}
+	}
+	mlp_buf_release(&data);
 	return err;
 }
 

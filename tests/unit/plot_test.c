@@ -135,7 +135,13 @@ static void test_series_sorted(void **state)
 {
 	int64_t step[] = { 3, 1, 2, 1 };
 	double value[] = { 30, 10, 20, 11 };
-	struct mlp_series s = { (char *)"k", step, value, NULL, 4, 4 };
+	struct mlp_series s;
+
+	memset(&s, 0, sizeof(s));
+	s.key = (char *)"k";
+	s.step = step;
+	s.value = value;
+	s.nr = s.alloc = 4;
 	int64_t *x;
 	double *y;
 

@@ -987,6 +987,41 @@ static void test_repo_prefix(void **state)
 	assert_int_equal(chdir("../.."), 0);
 }
 
+/* Full chunks leave memory for the object database; nothing is lost. */
+static void test_flush_chunks(void **state)
+{
+	struct mlp_repo *repo = *state;
+	struct mlp_run *run = make_run(repo, "flushed", 5000), *back = NULL;
+	const size_t n = 2 * MLP_CHUNK_POINTS + 5;
+	const struct mlp_series *s;
+
+	for (size_t i = 0; i < n; i++)
+		mlp_run_add_point(run, "bigloss", (int64_t)i, (double)i * 0.5, 1000 + (int64_t)i);
+	mlp_run_add_point(run, "bigacc", 0, 0.25, 1000);
+	assert_int_equal(mlp_run_flush_chunks(repo, run), 0);
+	s = mlp_run_series(run, "bigloss");
+	assert_int_equal(s->flushed_nr, 2);
+	assert_int_equal(s->nr, 5);
+	assert_int_equal(s->step[0], 2 * MLP_CHUNK_POINTS);
+	assert_int_equal(mlp_run_next_step(run, "bigloss"), (int64_t)n);
+	assert_int_equal(mlp_run_series(run, "bigacc")->flushed_nr, 0);
+	assert_int_equal(mlp_run_save(repo, run, NULL), 0);
+	assert_int_equal(mlp_run_summary(run, "bigloss")->count, n);
+	assert_true(mlp_run_summary(run, "bigloss")->max == (double)(n - 1) * 0.5);
+	assert_true(mlp_run_summary(run, "bigloss")->first == 0.0);
+
+	assert_int_equal(mlp_run_load(&back, repo, run->id, MLP_LOAD_SERIES), 0);
+	s = mlp_run_series(back, "bigloss");
+	assert_int_equal(s->nr, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(s->step[i], (int64_t)i);
+		assert_true(s->value[i] == (double)i * 0.5);
+	}
+	assert_int_equal(mlp_run_summary(back, "bigloss")->count, n);
+	mlp_run_free(back);
+	mlp_run_free(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1009,6 +1044,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_new_name, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_repo_prefix, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_chunks, repo_setup, repo_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
