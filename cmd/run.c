@@ -125,7 +125,8 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	int progress_shown = 0;
 	int no_args_params = 0, args_params = 1, created, err, dirty;
 	int64_t max_file = 0;
-	struct mlp_run *run;
+	/* static: a die() below leaves it reachable, not leaked */
+	static struct mlp_run *run;
 	struct mlp_buf summary = MLP_BUF_INIT;
 	struct mlp_live *live = NULL;
 	struct mlp_live_opts lo = { 0 };

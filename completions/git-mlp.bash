@@ -12,7 +12,8 @@
 # It completes commands, their options, runs (ids and names), remotes,
 # revisions, and the metric and param keys after --sort, --where, --columns,
 # --metric and --pick. Runs and keys come from one `git mlp ls` each, which
-# reads git-mlp's index: no run is decoded for a name, at most 50 for keys.
+# reads git-mlp's index: the runs whose name or id starts with the word (the
+# newest 200 for an empty word), and the keys of the newest 50 runs.
 #
 # tests/e2e/t0990-docs-consistency.sh checks that every command of
 # `git mlp -h` and every long option of its `-h` are here.

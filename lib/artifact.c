@@ -526,7 +526,7 @@ int mlp_artifact_decode_list(struct mlp_run *run, const void *data, size_t len)
 	if (!err && !seen_v)
 		err = mlp_error_set(MLP_ECORRUPT, "artifacts.mp has no version");
 	if (!err) {
-		qsort(run->artifact, run->artifact_nr, sizeof(*run->artifact), cmp_artifact);
+		mlp_qsort(run->artifact, run->artifact_nr, sizeof(*run->artifact), cmp_artifact);
 		for (size_t i = 1; i < run->artifact_nr && !err; i++)
 			if (!strcmp(run->artifact[i - 1].path, run->artifact[i].path))
 				err = mlp_error_set(MLP_ECORRUPT, "artifacts.mp lists '%s' twice",
@@ -1741,7 +1741,7 @@ static int store_dir(struct store *s, const char *abs, const char *rel, int dept
 		names[nr++] = mlp_strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, nr, sizeof(*names), cmp_str);
+	mlp_qsort(names, nr, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nr && !err; i++) {
 		mlp_buf_reset(&a);
 		mlp_buf_reset(&r);
@@ -1924,7 +1924,7 @@ static int build_tree(git_odb *odb, unsigned char out[20], struct mlp_artifact *
 			i = j;
 		}
 	}
-	qsort(items, n, sizeof(*items), cmp_item);
+	mlp_qsort(items, n, sizeof(*items), cmp_item);
 	for (size_t k = 0; k < n && !err; k++) {
 		if (k && !cmp_item(&items[k - 1], &items[k]))
 			err = mlp_error_set(MLP_EINVALID, "'%.*s' is stored twice", (int)items[k].len, items[k].name);
@@ -1985,7 +1985,7 @@ static int merge_into_run(struct store *s, struct mlp_run *run, char **roots, si
 	s->files_nr = 0;
 	free(run->artifact);
 	/* a path captured twice (a glob and a name): once */
-	qsort(all, n, sizeof(*all), cmp_artifact);
+	mlp_qsort(all, n, sizeof(*all), cmp_artifact);
 	{
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++) {

@@ -134,7 +134,6 @@ static char *index_path(struct mlp_repo *repo)
 
 struct loose {
 	char name[256];
-	struct stat st;
 };
 
 static int loose_cmp(const void *a, const void *b)
@@ -142,36 +141,52 @@ static int loose_cmp(const void *a, const void *b)
 	return strcmp(((const struct loose *)a)->name, ((const struct loose *)b)->name);
 }
 
-static void hash_stat(XXH64_state_t *h, const struct stat *st)
+/* Hashes a file's bytes (a loose ref, packed-refs): stat times are too
+ * coarse, and inodes are reused, to tell two quick ref updates apart. */
+static void hash_file(XXH64_state_t *h, const char *path)
 {
-	int64_t f[5] = { (int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec, (int64_t)st->st_mtim.tv_nsec,
-			 (int64_t)st->st_ino, (int64_t)st->st_ctim.tv_nsec };
-	XXH64_update(h, f, sizeof(f));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		XXH64_update(h, "missing", 7);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	XXH64_update(h, &st.st_size, sizeof(st.st_size));
+	if (st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			XXH64_update(h, map, (size_t)st.st_size);
+			munmap(map, (size_t)st.st_size);
+		} else {
+			XXH64_update(h, &st.st_mtim, sizeof(st.st_mtim));
+		}
+	}
+	close(fd);
 }
 
 static uint64_t refs_signature(struct mlp_repo *repo)
 {
 	const char *common = git_repository_commondir(repo->git);
-	struct mlp_buf p = MLP_BUF_INIT;
+	const char *sep = common[strlen(common) - 1] == '/' ? "" : "/";
+	struct mlp_buf p = MLP_BUF_INIT, f = MLP_BUF_INIT;
 	XXH64_state_t *h = XXH64_createState();
 	struct loose *l = NULL;
 	size_t n = 0, alloc = 0;
-	struct stat st;
 	uint64_t sig;
 	DIR *d;
 	struct dirent *e;
 
 	XXH64_reset(h, 0);
-	mlp_buf_addf(&p, "%s%spacked-refs", common, common[strlen(common) - 1] == '/' ? "" : "/");
-	if (stat(p.buf, &st) == 0)
-		hash_stat(h, &st);
-	else
-		XXH64_update(h, "no packed-refs", 14);
+	mlp_buf_addf(&p, "%s%spacked-refs", common, sep);
+	hash_file(h, p.buf);
 	mlp_buf_reset(&p);
-	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, common[strlen(common) - 1] == '/' ? "" : "/");
+	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, sep);
 	d = opendir(p.buf);
 	while (d && (e = readdir(d))) {
-		struct mlp_buf f = MLP_BUF_INIT;
 		if (e->d_name[0] == '.')
 			continue;
 		if (n == alloc) {
@@ -179,24 +194,22 @@ static uint64_t refs_signature(struct mlp_repo *repo)
 			l = mlp_realloc(l, alloc * sizeof(*l));
 		}
 		snprintf(l[n].name, sizeof(l[n].name), "%s", e->d_name);
-		mlp_buf_addf(&f, "%s/%s", p.buf, e->d_name);
-		if (lstat(f.buf, &l[n].st) < 0)
-			memset(&l[n].st, 0, sizeof(l[n].st));
-		mlp_buf_release(&f);
 		n++;
 	}
 	if (d)
 		closedir(d);
-	if (n)
-		mlp_qsort(l, n, sizeof(*l), loose_cmp);
+	mlp_qsort(l, n, sizeof(*l), loose_cmp);
 	for (size_t i = 0; i < n; i++) {
 		XXH64_update(h, l[i].name, strlen(l[i].name) + 1);
-		hash_stat(h, &l[i].st);
+		mlp_buf_reset(&f);
+		mlp_buf_addf(&f, "%s/%s", p.buf, l[i].name);
+		hash_file(h, f.buf);
 	}
 	sig = XXH64_digest(h);
 	XXH64_freeState(h);
 	free(l);
 	mlp_buf_release(&p);
+	mlp_buf_release(&f);
 	return sig;
 }
 

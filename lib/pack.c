@@ -630,7 +630,7 @@ indexed:
 	tohex(hex, sum, 20);
 
 	/* the index */
-	qsort(p->entries, p->nr, sizeof(*p->entries), cmp_entry);
+	mlp_qsort(p->entries, p->nr, sizeof(*p->entries), cmp_entry);
 	for (size_t i = 0; i < p->nr; i++)
 		fan[p->entries[i].oid[0]]++;
 	mlp_buf_add(&idx, "\377tOc", 4);

@@ -147,7 +147,7 @@ void mlp_series_sorted(const struct mlp_series *s, int64_t **x, double **y)
 	o = mlp_calloc(s->nr, sizeof(*o));
 	for (size_t i = 0; i < s->nr; i++)
 		o[i].x = s->step[i], o[i].i = i;
-	qsort(o, s->nr, sizeof(*o), cmp_order);
+	mlp_qsort(o, s->nr, sizeof(*o), cmp_order);
 	for (size_t i = 0; i < s->nr; i++)
 		(*x)[i] = o[i].x, (*y)[i] = s->value[o[i].i];
 	free(o);

@@ -295,7 +295,7 @@ static int refent_cmp(const void *a, const void *b)
 static void refmap_sort(struct refmap *m)
 {
 	size_t k = 0;
-	qsort(m->e, m->nr, sizeof(*m->e), refent_cmp);
+	mlp_qsort(m->e, m->nr, sizeof(*m->e), refent_cmp);
 	for (size_t i = 0; i < m->nr; i++)	/* later duplicates win */
 		if (k && !strcmp(m->e[k - 1].id, m->e[i].id))
 			m->e[k - 1] = m->e[i];
@@ -516,7 +516,7 @@ static int item_cmp(const void *a, const void *b)
 
 static void result_sort(struct mlp_sync_result *r)
 {
-	qsort(r->items, r->nr, sizeof(*r->items), item_cmp);
+	mlp_qsort(r->items, r->nr, sizeof(*r->items), item_cmp);
 }
 
 void mlp_sync_result_release(struct mlp_sync_result *r)
@@ -598,7 +598,7 @@ static int runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, git_oi
 	*n = 0;
 	if (!nc)
 		return 0;
-	qsort(commits, nc, sizeof(*commits), oid_cmp);
+	mlp_qsort(commits, nc, sizeof(*commits), oid_cmp);
 	if ((err = mlp_run_list_all(&list, repo, NULL, NULL)) < 0)
 		return err;
 	for (size_t i = 0; i < list.nr; i++) {
@@ -844,7 +844,7 @@ static void merge_series(struct mlp_run *a, const struct mlp_run *b)
 			p[n++] = (struct point){ sa->step[j], sa->t[j], sa->value[j] };
 		for (size_t j = 0; j < sb->nr; j++)
 			p[n++] = (struct point){ sb->step[j], sb->t[j], sb->value[j] };
-		qsort(p, n, sizeof(*p), point_cmp);
+		mlp_qsort(p, n, sizeof(*p), point_cmp);
 		for (size_t j = 0; j < n; j++)
 			if (!k || point_cmp(&p[k - 1], &p[j]))
 				p[k++] = p[j];
@@ -1217,7 +1217,7 @@ static int sync_push_or_delete(struct mlp_repo *repo, const char *remote, char *
 		for (size_t i = 0; i < local.nr; i++)
 			todo[ntodo++] = mlp_strdup(local.e[i].id);
 	}
-	qsort(todo, ntodo, sizeof(char *), strp_cmp);
+	mlp_qsort(todo, ntodo, sizeof(char *), strp_cmp);
 	refmap_reserve(&state, todo, ntodo, 0);
 
 	for (size_t attempt = 0; ntodo; attempt++) {
@@ -1238,7 +1238,7 @@ static int sync_push_or_delete(struct mlp_repo *repo, const char *remote, char *
 			mlp_buf_release(&failure);
 			goto done;
 		}
-		qsort(got, ngot, sizeof(*got), pushed_cmp);
+		mlp_qsort(got, ngot, sizeof(*got), pushed_cmp);
 		for (size_t i = 0; i < ntodo; i++) {
 			struct pushed_ref key, *g;
 			struct refent *l = refmap_get(&local, todo[i]);

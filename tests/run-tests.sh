@@ -12,6 +12,9 @@
 # status is 1 when anything failed or nothing ran.
 
 TEST_DIRECTORY=$(cd "$(dirname "$0")" && pwd -P) || exit 1
+# known leaks of libraries we link (see the file): not ours to report
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$TEST_DIRECTORY/lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS
 SELF=$TEST_DIRECTORY/run-tests.sh
 
 # Internal: run one e2e script, output to OUTDIR/NAME.out, status to .rc.

@@ -44,12 +44,13 @@ option_lines() {
 	} | grep '^    -' | sort -u
 }
 
-# long_options CMD / short_options CMD: "name" for --name, "x" for -x.
+# long_options CMD / short_options CMD: "name" for --name, "x" for -x
+# (from the option lines that setup saved in opts-CMD).
 long_options() {
-	option_lines "$1" | sed -n 's/^    \(-[a-zA-Z0-9], \)\{0,1\}--\([a-z0-9][a-z0-9-]*\).*/\2/p'
+	sed -n 's/^    \(-[a-zA-Z0-9], \)\{0,1\}--\([a-z0-9][a-z0-9-]*\).*/\2/p' "$TRASH_DIRECTORY/opts-$1"
 }
 short_options() {
-	option_lines "$1" | sed -n 's/^    -\([a-zA-Z0-9]\)[, ].*/\1/p'
+	sed -n 's/^    -\([a-zA-Z0-9]\)[, ].*/\1/p' "$TRASH_DIRECTORY/opts-$1"
 }
 
 # page_synopsis CMD: the SYNOPSIS block of docs/git-mlp-CMD.adoc as text.
@@ -74,7 +75,10 @@ test_expect_success 'setup' '
 	git -C repo mlp -h >main-usage &&
 	sed -n "/^commands:/,/^\$/s/^   \([a-z][a-z-]*\) .*/\1/p" main-usage >commands &&
 	test_line_count -gt 10 commands &&
-	sed -n "/^commands:/,/^\$/s/^   \([a-z][a-z-]*\)  *\(.*\)/\1	\2/p" main-usage >summaries
+	sed -n "/^commands:/,/^\$/s/^   \([a-z][a-z-]*\)  *\(.*\)/\1	\2/p" main-usage >summaries &&
+	for cmd in $(cat commands); do
+		option_lines $cmd >opts-$cmd || return 1
+	done
 '
 
 test_expect_success 'every command: -h prints its usage on stdout and exits 0' '
@@ -143,6 +147,13 @@ test_expect_success 'every option of -h is documented in the page' '
 			{ echo "git-mlp-$cmd.adoc: -$s is not documented"; return 1; }
 		done
 	done
+'
+
+test_expect_success 'the SYNOPSIS of git-mlp(1) is the usage of git mlp -h' '
+	sed -n "/^commands:/q; s/^usage: //p; s/^  *\(<command>\)/\1/p" main-usage >expect &&
+	awk "/^== SYNOPSIS/ { s = 1; next } s && /^\[verse/ { v = 1; next } v && /^\$/ { exit } v { print }" \
+		"$DOCS/git-mlp.adoc" | sed "s/^\*git mlp\* /git mlp /; s/^  *//" >actual &&
+	test_cmp expect actual
 '
 
 test_expect_success 'the overview page links every command page' '

@@ -171,7 +171,7 @@ test_expect_success 'ls again, through the index cache, says the same' '
 
 test_expect_success 'show refuses each unreadable run with one fatal line naming it (128)' '
 	cat bad series | while read id; do
-		test_expect_code 128 timeout 60 git -C repo mlp show $id >out 2>err &&
+		test_expect_code 128 timeout 300 git -C repo mlp show $id >out 2>err &&
 		test_must_be_empty out &&
 		test_line_count = 1 err &&
 		test_grep "^fatal: run $id[: ]" err || {
@@ -181,9 +181,9 @@ test_expect_success 'show refuses each unreadable run with one fatal line naming
 
 test_expect_success 'show works on the odd but valid runs, and JSON stays valid' '
 	while read id; do
-		timeout 60 git -C repo mlp show $id >out 2>err &&
+		timeout 300 git -C repo mlp show $id >out 2>err &&
 		test_must_be_empty err &&
-		timeout 60 git -C repo mlp show --format=json $id >out.json &&
+		timeout 300 git -C repo mlp show --format=json $id >out.json &&
 		json_check "d[\"id\"] == \"$id\"" out.json || return 1
 	done <okay
 '
@@ -198,7 +198,7 @@ test_expect_failure 'control characters of a record never reach the terminal (ls
 test_expect_success 'cat of any record of any hostile run never crashes' '
 	while read id label kind; do
 		for rec in run.mp params.mp summary.mp metrics/loss/000000.mp; do
-			timeout 60 git -C repo mlp cat $id $rec >out 2>err
+			timeout 300 git -C repo mlp cat $id $rec >out 2>err
 			rc=$?
 			case $rc in
 			0 | 1 | 128) ;;
@@ -213,7 +213,7 @@ test_expect_success 'cat of any record of any hostile run never crashes' '
 
 test_expect_failure 'diff against an unreadable run fails naming it (128)' '
 	cat bad series | while read id; do
-		test_expect_code 128 timeout 60 git -C repo mlp diff $id good >out 2>err &&
+		test_expect_code 128 timeout 300 git -C repo mlp diff $id good >out 2>err &&
 		test_grep "^fatal: run $id[: ]" err &&
 		test_line_count = 1 err || {
 			echo "^ for $(grep "$id" cases)"; return 1; }
@@ -222,7 +222,7 @@ test_expect_failure 'diff against an unreadable run fails naming it (128)' '
 
 test_expect_success 'diff never crashes on a hostile run and still compares good runs' '
 	while read id label kind; do
-		timeout 60 git -C repo mlp diff $id good >out 2>err
+		timeout 300 git -C repo mlp diff $id good >out 2>err
 		case $? in
 		0 | 1 | 128) ;;
 		*) echo "diff $id ($label): exit $?"; return 1 ;;
@@ -234,14 +234,14 @@ test_expect_success 'diff never crashes on a hostile run and still compares good
 
 test_expect_success 'fsck of each unreadable run reports it and exits 1' '
 	cat bad series | while read id; do
-		test_expect_code 1 timeout 60 git -C repo mlp fsck $id >out 2>err &&
+		test_expect_code 1 timeout 300 git -C repo mlp fsck $id >out 2>err &&
 		test_grep "^error: run $id[: ]" err || {
 			echo "^ for $(grep "$id" cases)"; return 1; }
 	done
 '
 
 test_expect_success 'fsck of all runs reports every unreadable run and only those' '
-	test_expect_code 1 timeout 120 git -C repo mlp fsck >out 2>err &&
+	test_expect_code 1 timeout 300 git -C repo mlp fsck >out 2>err &&
 	cat bad series | while read id; do
 		test_grep "^\(error\|warning\): run $id[: ]" err || return 1
 	done &&
@@ -253,7 +253,7 @@ test_expect_success 'fsck of all runs reports every unreadable run and only thos
 test_expect_success 'checkout of an unreadable run fails naming it and writes nothing' '
 	mkdir target &&
 	while read id; do
-		test_expect_code 128 timeout 60 git -C repo mlp checkout -o "$TRASH_DIRECTORY/target" $id >out 2>err &&
+		test_expect_code 128 timeout 300 git -C repo mlp checkout -o "$TRASH_DIRECTORY/target" $id >out 2>err &&
 		test_grep "^fatal: run $id[: ]" err || {
 			echo "^ for $(grep "$id" cases)"; return 1; }
 	done <bad &&
@@ -263,7 +263,7 @@ test_expect_success 'checkout of an unreadable run fails naming it and writes no
 test_expect_success 'log to an unreadable run fails naming it and moves no ref' '
 	while read id; do
 		git -C repo rev-parse refs/mlp/runs/$id >before &&
-		test_expect_code 128 timeout 60 git -C repo mlp log tag x=y --run $id 2>err &&
+		test_expect_code 128 timeout 300 git -C repo mlp log tag x=y --run $id 2>err &&
 		test_grep "$id" err &&
 		git -C repo rev-parse refs/mlp/runs/$id >after &&
 		test_cmp before after || return 1

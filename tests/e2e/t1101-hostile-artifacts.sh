@@ -144,11 +144,11 @@ test_expect_success 'a 10,000-entry chunk tree under a manifest that lies about 
 	git -C repo mlp ls --all >out 2>err &&
 	test_grep chunks10000 out &&
 	mkdir target &&
-	test_expect_code 1 timeout 120 git -C repo mlp checkout -o "$TRASH_DIRECTORY/target" $(cat big.id) >out 2>err &&
+	test_expect_code 1 timeout 300 git -C repo mlp checkout -o "$TRASH_DIRECTORY/target" $(cat big.id) >out 2>err &&
 	test_grep "model.bin" err &&
 	test_path_is_missing target/model.bin &&
 	test_path_is_file target/small.txt &&
-	test_expect_code 1 timeout 120 git -C repo mlp fsck $(cat big.id) 2>err &&
+	test_expect_code 1 timeout 300 git -C repo mlp fsck $(cat big.id) 2>err &&
 	test_grep "model.bin" err &&
 	rm -rf target
 '
@@ -156,10 +156,10 @@ test_expect_success 'a 10,000-entry chunk tree under a manifest that lies about 
 test_expect_success 'a manifest with a chunk count that disagrees with its tree, and a chunk that is a tree' '
 	for id in $(cat fewer.id treechunk.id); do
 		mkdir target &&
-		test_expect_code 1 timeout 60 git -C repo mlp checkout -o "$TRASH_DIRECTORY/target" $id >out 2>err &&
+		test_expect_code 1 timeout 300 git -C repo mlp checkout -o "$TRASH_DIRECTORY/target" $id >out 2>err &&
 		test_grep "model.bin" err &&
 		test_path_is_missing target/model.bin &&
-		test_expect_code 1 timeout 60 git -C repo mlp fsck $id 2>err &&
+		test_expect_code 1 timeout 300 git -C repo mlp fsck $id 2>err &&
 		test_grep "model.bin" err &&
 		rm -rf target || return 1
 	done

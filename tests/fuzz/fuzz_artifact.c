@@ -7,6 +7,8 @@
 #include "fuzz.h"
 #include "artifact.h"
 
+#include <strings.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mlp_manifest m;
@@ -44,11 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
+	/* an accepted path has no empty, ".", ".." or ".git" component */
 	path = fuzz_cstr(data, size);
-	if (mlp_artifact_path_ok(path) && strlen(path) == size) {
-		if (path[0] == '/' || strstr(path, "..") == path || strstr(path, "/../") ||
-		    strstr(path, "//"))
+	if (mlp_artifact_path_ok(path)) {
+		size_t len = strlen(path);
+		if (path[0] == '/' || path[len - 1] == '/' || strstr(path, "//"))
 			__builtin_trap();
+		for (char *save = NULL, *c = strtok_r(path, "/", &save); c; c = strtok_r(NULL, "/", &save))
+			if (!strcmp(c, ".") || !strcmp(c, "..") || !strcasecmp(c, ".git"))
+				__builtin_trap();
 	}
 	free(path);
 	mlp_buf_release(&b);
