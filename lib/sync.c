@@ -898,8 +898,18 @@ int mlp_sync_merge_run(struct mlp_repo *repo, const char *id, const char *ours, 
 	if ((err = load_at(&a, repo, id, ours, MLP_LOAD_SERIES)) < 0 ||
 	    (err = load_at(&b, repo, id, theirs, MLP_LOAD_SERIES)) < 0)
 		goto done;
-	/* the common version is only a hint: without it the merge is a union */
-	if (common && strcmp(common, ours) && strcmp(common, theirs) && load_at(&o, repo, id, common, 0) < 0)
+	/*
+	 * The common version is only a hint: without it the merge is a union.
+	 * It is often one of the two sides itself (a push whose remote did not
+	 * change since we last agreed is still no fast-forward, as run commits
+	 * are not chained): then that side changed nothing, and the other's
+	 * values win everywhere.
+	 */
+	if (common && !strcmp(common, theirs))
+		load_at(&o, repo, id, theirs, 0);
+	else if (common && !strcmp(common, ours))
+		load_at(&o, repo, id, ours, 0);
+	else if (common && load_at(&o, repo, id, common, 0) < 0)
 		o = NULL;
 	mlp_error_clear();
 	git_oid_fromstr(&oa, ours);

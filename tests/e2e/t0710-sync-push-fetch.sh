@@ -78,11 +78,10 @@ test_expect_success 'push --all, then the other clone pulls: a table of what arr
 	json_check "d[\"tags\"][\"stage\"] == \"dev\"" show.json
 '
 
-# Known breakage: about one run in two under ASan (slower), the param
-# changed only in clone a (lr=0.2) is lost in the merge made by clone b's
-# push (lr stays 0.1); the tags of both sides survive.  Not found yet; see
-# the closing note of issue 7.  Passes reliably in the normal build.
-test_expect_failure 'a run edited in both clones is merged, never lost' '
+# Regression: a push whose remote had not changed since the last sync merged
+# without the common version (it was the remote's own), so a param changed
+# only here could lose to the remote's value when the commit times tied.
+test_expect_success 'a run edited in both clones is merged, never lost' '
 	git -C a mlp log tag --run first owner=alice &&
 	git -C a mlp log param --run first lr=0.2 &&
 	git -C b mlp log tag --run first reviewed=yes &&
@@ -101,6 +100,21 @@ test_expect_failure 'a run edited in both clones is merged, never lost' '
 	json_check "d[\"tags\"][\"owner\"] == \"alice\" and d[\"tags\"][\"reviewed\"] == \"yes\" and d[\"tags\"][\"stage\"] == \"dev\"" show.json &&
 	json_check "d[\"params\"][\"lr\"] == 0.2" show.json &&
 	git -C srv.git fsck --strict 2>&1
+'
+
+# Regression: after a push, a later edit here is no fast-forward of what the
+# remote has (run commits are not chained), and the merge must treat the
+# remote's version as the common one.  Both commits carry the run's end time,
+# so without that the winner was chosen by commit id: half the time the
+# remote's old value came back.  Six rounds make a lucky pass unlikely.
+test_expect_success 'an edit pushed over an unchanged remote is never undone' '
+	for v in 11 12 13 14 15 16; do
+		git -C a mlp log param --run first lr=0.$v &&
+		git -C a mlp push first >out 2>err &&
+		git -C srv.git cat-file -p "refs/mlp/runs/$(cat ids-a)" >commit &&
+		git -C a mlp show first --format=json >show.json &&
+		json_check "d[\"params\"][\"lr\"] == 0.$v" show.json || return 1
+	done
 '
 
 test_expect_success 'a diverged run found by fetch is merged locally; metric points are united' '

@@ -215,7 +215,7 @@ list_workload() {
 		t=$(now)
 		dvc_exps "$tmp/w3-dvc-$n" "$n"
 		echo "$(since "$t") $n" >"$tmp/dvc-rate"
-		note "dvc: $n experiments (20 params, 10 metrics) made in one process with the API of dvc exp save (dvc_side.py; $n dvc exp run would take about $((n * 6)) s here) in $(since "$t") s"
+		note "dvc: $n experiments (20 params, 10 metrics) made in one process with the API of dvc exp save (dvc_side.py, cheaper than $n dvc exp run processes: see workload 1) in $(since "$t") s"
 		(
 			cd "$tmp/w3-dvc-$n"
 			set -- $(git for-each-ref --count=2 --format='%(refname:lstrip=-1)' refs/exps/)
@@ -319,7 +319,7 @@ $(cat "$notes")
 - CPU model: ${cpu:-unknown}
 - memory: $(free -h | awk '/^Mem:/ { print $2 }')
 - kernel: $(uname -sr)
-- $(git --version), libgit2 $libgit2, $(git mlp --version 2>/dev/null | head -n 1)
+- $(git --version), libgit2 $libgit2, $(git mlp --version 2>/dev/null | head -n 1) (commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown))
 - Python $("$PY" -c 'import platform; print(platform.python_version())'), dvc $("$PY" -c 'import dvc; print(dvc.__version__)'), dvclive $("$PY" -c 'import dvclive; print(dvclive.__version__)' 2>/dev/null || "$PY" -m pip show dvclive 2>/dev/null | sed -n 's/^Version: //p'), mlflow $("$PY" -c 'import mlflow; print(mlflow.__version__)')
 - $(hyperfine --version); hyperfine -N --warmup $warmup --runs $runs; loops and file workloads: median of $loops
 - load average (1, 5, 15 min) before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
