@@ -51,6 +51,45 @@ int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx)
 		mlp_usage_with_options(diff_usage, opts);
 	}
 	threshold = parse_threshold(threshold_s);
+	/*
+	 * Two run names or ids: load just those two (through the index),
+	 * not every run, which is what revisions need.
+	 */
+	if (argc == 2) {
+		char *ids[2] = { NULL, NULL };
+		int found = 0;
+		for (int i = 0; i < 2; i++) {
+			char **m = NULL;
+			int n = mlp_run_resolve(&m, ctx->repo, argv[i]);
+			if (n == 1) {
+				ids[i] = m[0];
+				found++;
+			} else {
+				for (int k = 0; k < n; k++)
+					free(m[k]);
+			}
+			free(m);
+		}
+		if (found == 2) {
+			struct mlp_run *ra = NULL, *rb = NULL;
+			int worse2 = 0;
+			if (mlp_run_load(&ra, ctx->repo, ids[0], 0) < 0 || mlp_run_load(&rb, ctx->repo, ids[1], 0) < 0)
+				die_lib();
+			o.all = all;
+			o.color = ctx->color;
+			o.repo = ctx->repo;
+			mlp_render_diff(&out, ra, rb, fmt, &o, threshold, &worse2);
+			write_stdout(&out);
+			mlp_buf_release(&out);
+			mlp_run_free(ra);
+			mlp_run_free(rb);
+			free(ids[0]);
+			free(ids[1]);
+			return exit_code && worse2 ? 1 : 0;
+		}
+		free(ids[0]);
+		free(ids[1]);
+	}
 	if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
 		die_lib();
 	if (argc == 2) {
