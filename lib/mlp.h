@@ -656,6 +656,8 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 		     int color, size_t width);
 void mlp_table_release(struct mlp_table *t);
 const char *mlp_table_text(const struct mlp_table *t, size_t i);
+/* Control bytes other than our colour sequences, newline and tab become '?'. */
+void mlp_text_sanitize(struct mlp_buf *b, size_t from);
 /* "%.4g", "nan" */
 void mlp_format_number(struct mlp_buf *b, double d);
 

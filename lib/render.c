@@ -337,6 +337,32 @@ void mlp_table_init(struct mlp_table *t, size_t cols)
 	t->keep = 0;
 }
 
+/*
+ * Text for a terminal comes partly from records, which a fetched ref may
+ * fill with escape sequences that clear the screen or retitle the window.
+ * Only our own colour sequences (ESC [ digits ; m) survive; every other
+ * control byte, and a stray ESC, becomes '?'.  Newlines and tabs stay.
+ */
+void mlp_text_sanitize(struct mlp_buf *b, size_t from)
+{
+	for (size_t i = from; i < b->len; i++) {
+		unsigned char c = (unsigned char)b->buf[i];
+		if (c == '\n' || c == '\t')
+			continue;
+		if (c == 0x1b && i + 1 < b->len && b->buf[i + 1] == '[') {
+			size_t j = i + 2;
+			while (j < b->len && ((b->buf[j] >= '0' && b->buf[j] <= '9') || b->buf[j] == ';'))
+				j++;
+			if (j < b->len && b->buf[j] == 'm') {
+				i = j;
+				continue;
+			}
+		}
+		if (c < 0x20 || c == 0x7f)
+			b->buf[i] = '?';
+	}
+}
+
 void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
 {
 	struct cell *c;
@@ -434,7 +460,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 		}
 		return;
 	}
-	size_t *w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t));
+	size_t *w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t)), start = b->len;
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < t->cols; c++) {
 			size_t x = display_width(cells[r * t->cols + c].text);
@@ -476,6 +502,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 		mlp_buf_addf(b, "(%zu more column%s not shown: widen the terminal, or use --columns or --format)\n",
 			     t->cols - shown, t->cols - shown == 1 ? "" : "s");
 	free(w);
+	mlp_text_sanitize(b, start);
 }
 
 /* Keys of params whose values are not the same in every listed run. */
@@ -733,7 +760,7 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		    enum mlp_format fmt, const struct mlp_render_opts *o)
 {
 	const char *hl = o->color ? "\033[33m" : "", *reset = o->color ? "\033[m" : "";
-	size_t w = 0;
+	size_t w = 0, start = b->len;
 
 	if (fmt == MLP_FMT_JSON) {
 		mlp_render_run_json(b, run, 1);
@@ -841,5 +868,6 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		mlp_buf_adds(b, "\nlog tail (stderr):\n");
 		indent_block(b, run->logs_stderr_tail);
 	}
+	mlp_text_sanitize(b, start);
 	return 0;
 }
