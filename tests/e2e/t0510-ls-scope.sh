@@ -2,44 +2,7 @@
 test_description='git mlp ls: default scope across branches, a merge, a rebase and an amend'
 . "$(dirname "$0")/../lib.sh"
 
-cat >metric.sh <<'SCRIPT'
-for kv in "$@"; do
-	k=${kv%%=*} v=${kv#*=}
-	echo "{\"$k\": $v}" >>"$MLP_METRICS"
-done
-SCRIPT
-
-# tick: the next fixed commit date, so that history order is deterministic.
-tick() {
-	t=$(($(cat .tick 2>/dev/null || echo 1700000000) + 60)) &&
-	echo $t >.tick &&
-	GIT_COMMITTER_DATE="@$t +0000" &&
-	GIT_AUTHOR_DATE="@$t +0000" &&
-	export GIT_COMMITTER_DATE GIT_AUTHOR_DATE
-}
-
-# mk_commit NAME: a commit adding file NAME; its id goes to c-NAME.
-mk_commit() {
-	tick &&
-	echo "$1" >"repo/$1" &&
-	git -C repo add "$1" &&
-	git -C repo commit -q -m "$1" &&
-	git -C repo rev-parse HEAD >"c-$1"
-}
-
-# mk_run NAME ARGS...: `git mlp run -n NAME ARGS...`; its id goes to id-NAME.
-mk_run() {
-	mr_name_=$1
-	shift
-	git -C repo mlp run -n "$mr_name_" "$@" 2>"err-$mr_name_" &&
-	mlp_run_of "err-$mr_name_" -C repo >"id-$mr_name_"
-}
-
-# names [LS-ARGS]: the names `git mlp ls` lists, one line, space-separated.
-names() {
-	git -C repo mlp ls --format=tsv "$@" >names.tsv &&
-	awk -F '\t' 'NR > 1 { printf "%s%s", sep, $2; sep = " " } END { print "" }' names.tsv
-}
+. "$TEST_DIRECTORY/history.sh"
 
 # History (commit dates increase in this order):
 #
