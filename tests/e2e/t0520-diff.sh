@@ -2,35 +2,7 @@
 test_description='git mlp diff: default A/B, revisions and --pick, goals, formats, --exit-code'
 . "$(dirname "$0")/../lib.sh"
 
-cat >metric.sh <<'SCRIPT'
-for kv in "$@"; do
-	k=${kv%%=*} v=${kv#*=}
-	echo "{\"$k\": $v}" >>"$MLP_METRICS"
-done
-SCRIPT
-
-tick() {
-	t=$(($(cat .tick 2>/dev/null || echo 1700000000) + 60)) &&
-	echo $t >.tick &&
-	GIT_COMMITTER_DATE="@$t +0000" &&
-	GIT_AUTHOR_DATE="@$t +0000" &&
-	export GIT_COMMITTER_DATE GIT_AUTHOR_DATE
-}
-
-mk_commit() {
-	tick &&
-	echo "$1" >"repo/$1" &&
-	git -C repo add "$1" &&
-	git -C repo commit -q -m "$1" &&
-	git -C repo rev-parse HEAD >"c-$1"
-}
-
-mk_run() {
-	mr_name_=$1
-	shift
-	git -C repo mlp run -n "$mr_name_" "$@" 2>"err-$mr_name_" &&
-	mlp_run_of "err-$mr_name_" -C repo >"id-$mr_name_"
-}
+. "$TEST_DIRECTORY/history.sh"
 
 # ab FILE: "A-NAME B-NAME" of a diff's json output.
 ab() {
