@@ -39,48 +39,33 @@
 
 struct row {
 	unsigned char id[16], commit[20], workspace[20], base[20];
-	int status, dirty, has_ws, has_base;
-	int broken;		/* the run does not decode: reported again on each listing */
-	int reported;		/* ...which happened already in this process */
+	unsigned char status, dirty, has_ws, has_base;
+	unsigned char broken;	/* the run does not decode: reported again on each listing */
+	unsigned char reported;	/* ...which happened already in this process */
 	int64_t started, commit_time;
-	const char *rec[3];	/* into the mapping or `own` */
-	size_t len[3];
-	struct mlp_buf own[3];
-	const char *name;	/* the run's name (not NUL-terminated), into the mapping or own_name */
-	size_t name_len;
-	char *own_name;
-	int used;
+	const char *rec[3];	/* into the mapping, or into `mem` */
+	uint32_t len[3];
+	uint32_t name_len;
+	const char *name;	/* the run's name (not NUL-terminated), likewise */
+	uint64_t off;		/* while rebuilding: the file offset of its records */
 };
 
 struct index {
 	struct row *rows;
-	size_t nr, alloc;
+	size_t nr;
 	void *map;
 	size_t map_len;
+	struct mlp_buf mem;	/* the records, when the file could not be written */
 	uint64_t sig;
 };
 
 static void index_free(struct index *ix)
 {
-	for (size_t i = 0; i < ix->nr; i++) {
-		for (int j = 0; j < 3; j++)
-			mlp_buf_release(&ix->rows[i].own[j]);
-		free(ix->rows[i].own_name);
-	}
 	free(ix->rows);
 	if (ix->map)
 		munmap(ix->map, ix->map_len);
+	mlp_buf_release(&ix->mem);
 	memset(ix, 0, sizeof(*ix));
-}
-
-static struct row *index_add(struct index *ix)
-{
-	if (ix->nr == ix->alloc) {
-		ix->alloc = ix->alloc ? ix->alloc * 2 : 64;
-		ix->rows = mlp_realloc(ix->rows, ix->alloc * sizeof(*ix->rows));
-	}
-	memset(&ix->rows[ix->nr], 0, sizeof(ix->rows[0]));
-	return &ix->rows[ix->nr++];
 }
 
 static uint64_t le(const unsigned char *p, int n)
@@ -248,7 +233,6 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 		return mlp_error_set(MLP_ECORRUPT, "index cache is truncated or not an index");
 	ix->sig = le(m + 16, 8);
 	ix->rows = mlp_calloc(count ? count : 1, sizeof(*ix->rows));
-	ix->alloc = count ? count : 1;
 	for (uint64_t i = 0; i < count; i++) {
 		const unsigned char *r = m + HEADER_SIZE + i * ROW_SIZE;
 		struct row *row = &ix->rows[ix->nr++];
@@ -265,7 +249,7 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 		row->started = (int64_t)le(r + 80, 8);
 		row->commit_time = (int64_t)le(r + 88, 8);
 		for (int f = 0; f < 3; f++) {
-			row->len[f] = (size_t)le(r + 104 + 4 * f, 4);
+			row->len[f] = (uint32_t)le(r + 104 + 4 * f, 4);
 			total += row->len[f];
 		}
 		if (off > ix->map_len || total > ix->map_len - off)
@@ -276,7 +260,7 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 			off += row->len[f];
 		}
 		row->name = (const char *)m + off;
-		row->name_len = (size_t)le(r + 120, 4);
+		row->name_len = (uint32_t)le(r + 120, 4);
 	}
 	return 1;
 }
@@ -301,7 +285,31 @@ static int row_decode(struct mlp_run **out, const struct row *row)
 	return mlp_run_from_records(out, id, commit, row->commit_time, ws, raw);
 }
 
-/* ---- writing ------------------------------------------------------------------- */
+static int row_match(const struct row *row, const struct mlp_query *q, int *match)
+{
+	char id[MLP_ID_HEXSZ + 1], base[MLP_OID_HEXSZ + 1];
+	struct mlp_run_view v;
+
+	hex(id, row->id, 16);
+	if (row->has_base)
+		hex(base, row->base, 20);
+	else
+		base[0] = '\0';
+	v.id = id;
+	v.name = row->name;
+	v.name_len = row->name_len;
+	v.status = (enum mlp_status)row->status;
+	v.base = base;
+	v.dirty = row->dirty;
+	v.started = row->started;
+	for (int f = 0; f < 3; f++) {
+		v.rec[f] = row->rec[f];
+		v.len[f] = row->len[f];
+	}
+	return mlp_query_match_view(q, &v, match);
+}
+
+/* ---- rebuilding ---------------------------------------------------------------- */
 
 static int newest_row_first(const void *a, const void *b)
 {
@@ -312,74 +320,65 @@ static int newest_row_first(const void *a, const void *b)
 	return memcmp(x->id, y->id, 16);
 }
 
-/* Best effort: a cache that cannot be written is rebuilt next time. */
-static void write_index(struct index *ix, struct mlp_repo *repo, uint64_t sig)
+static void put_row(unsigned char *r, const struct row *row)
 {
-	struct mlp_buf out = MLP_BUF_INIT, tmp = MLP_BUF_INIT;
-	char *path = index_path(repo);
-	size_t nr = 0, off;
-	int fd;
+	struct mlp_buf b = MLP_BUF_INIT;
+	unsigned char flags[4] = { row->status, row->dirty, row->has_ws, row->has_base };
 
-	mlp_qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
-	for (size_t i = 0; i < ix->nr; i++)
-		nr += ix->rows[i].used;
-	off = HEADER_SIZE + nr * ROW_SIZE;
-	mlp_buf_add(&out, MAGIC, 8);
-	put(&out, nr, 4);
-	put(&out, 0, 4);
-	put(&out, sig, 8);
-	put(&out, 0, 8);	/* the size, patched below */
-	for (size_t i = 0; i < ix->nr; i++) {
-		const struct row *r = &ix->rows[i];
-		unsigned char flags[4] = { (unsigned char)r->status, (unsigned char)r->dirty,
-					   (unsigned char)r->has_ws, (unsigned char)r->has_base };
-		if (!r->used)
-			continue;
-		mlp_buf_add(&out, r->id, 16);
-		mlp_buf_add(&out, r->commit, 20);
-		mlp_buf_add(&out, r->workspace, 20);
-		mlp_buf_add(&out, r->base, 20);
-		mlp_buf_add(&out, flags, 4);
-		put(&out, (uint64_t)r->started, 8);
-		put(&out, (uint64_t)r->commit_time, 8);
-		put(&out, off, 8);
-		for (int f = 0; f < 3; f++)
-			put(&out, r->len[f], 4);
-		put(&out, (uint64_t)!!r->broken, 4);
-		put(&out, r->name_len, 4);
-		put(&out, 0, 4);
-		off += r->len[0] + r->len[1] + r->len[2] + r->name_len;
-	}
-	for (size_t i = 0; i < ix->nr; i++) {
-		if (!ix->rows[i].used)
-			continue;
-		for (int f = 0; f < 3; f++)
-			mlp_buf_add(&out, ix->rows[i].rec[f], ix->rows[i].len[f]);
-		mlp_buf_add(&out, ix->rows[i].name, ix->rows[i].name_len);
-	}
-	for (int i = 0; i < 8; i++)
-		out.buf[24 + i] = (char)((uint64_t)out.len >> (8 * i));
-
-	mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd >= 0) {
-		size_t done = 0;
-		while (done < out.len) {
-			ssize_t w = write(fd, out.buf + done, out.len - done);
-			if (w <= 0)
-				break;
-			done += (size_t)w;
-		}
-		if (close(fd) < 0 || done != out.len || rename(tmp.buf, path) < 0)
-			unlink(tmp.buf);
-	}
-	free(path);
-	mlp_buf_release(&out);
-	mlp_buf_release(&tmp);
+	mlp_buf_add(&b, row->id, 16);
+	mlp_buf_add(&b, row->commit, 20);
+	mlp_buf_add(&b, row->workspace, 20);
+	mlp_buf_add(&b, row->base, 20);
+	mlp_buf_add(&b, flags, 4);
+	put(&b, (uint64_t)row->started, 8);
+	put(&b, (uint64_t)row->commit_time, 8);
+	put(&b, row->off, 8);
+	for (int f = 0; f < 3; f++)
+		put(&b, row->len[f], 4);
+	put(&b, (uint64_t)!!row->broken, 4);
+	put(&b, row->name_len, 4);
+	put(&b, 0, 4);
+	memcpy(r, b.buf, ROW_SIZE);
+	mlp_buf_release(&b);
 }
 
-/* ---- bringing the index up to date with the refs ------------------------------------ */
+/*
+ * Where a rebuild puts the records: straight into the new index file at
+ * their final offsets (the row table before them is written last), so a
+ * rebuild of 100,000 runs holds no record in memory; or, when the file
+ * cannot be written, into memory.
+ */
+struct sink {
+	int fd;			/* -1: memory */
+	char *tmp;		/* the temporary file */
+	struct mlp_buf out;	/* the records (memory), or the ones not yet written (file) */
+	uint64_t base, off;	/* offset of the first record, and of the next */
+	int failed;
+};
+
+static void sink_flush(struct sink *s)
+{
+	size_t done = 0;
+
+	while (!s->failed && done < s->out.len) {
+		ssize_t w = write(s->fd, s->out.buf + done, s->out.len - done);
+		if (w <= 0)
+			s->failed = 1;
+		else
+			done += (size_t)w;
+	}
+	mlp_buf_reset(&s->out);
+}
+
+static void sink_add(struct sink *s, const void *data, size_t len)
+{
+	if (!len)
+		return;
+	mlp_buf_add(&s->out, data, len);
+	s->off += len;
+	if (s->fd >= 0 && s->out.len >= (1u << 20))
+		sink_flush(s);
+}
 
 struct id_idx {
 	unsigned char id[16];
@@ -391,130 +390,250 @@ static int id_cmp(const void *a, const void *b)
 	return memcmp(((const struct id_idx *)a)->id, ((const struct id_idx *)b)->id, 16);
 }
 
-static void fill_row(struct row *r, const struct mlp_run *run, struct mlp_buf raw[3])
-{
-	unhex(r->id, run->id, 16);
-	unhex(r->commit, run->commit, 20);
-	r->has_ws = run->workspace[0] && !unhex(r->workspace, run->workspace, 20);
-	r->has_base = run->base[0] && !unhex(r->base, run->base, 20);
-	r->status = (int)run->status;
-	r->dirty = run->dirty;
-	r->broken = 0;
-	free(r->own_name);
-	r->own_name = mlp_strdup(run->name ? run->name : "");
-	r->name = r->own_name;
-	r->name_len = strlen(r->own_name);
-	r->started = run->started;
-	r->commit_time = run->commit_time;
-	for (int f = 0; f < 3; f++) {
-		mlp_buf_release(&r->own[f]);
-		r->own[f] = raw[f];
-		r->rec[f] = r->own[f].buf ? r->own[f].buf : "";
-		r->len[f] = r->own[f].len;
-	}
-	r->used = 1;
-}
+struct ref_ent {
+	unsigned char id[16];
+	git_oid oid;
+};
 
-/*
- * Makes `ix` hold exactly the current run refs.  Runs that fail to load
- * are reported through `warn` and left out.  Returns whether anything
- * changed (so the file must be written).
- */
-static int sync_with_refs(struct index *ix, struct mlp_repo *repo, size_t *skipped,
-			  mlp_warn_fn warn, void *data)
+/* The run refs: ids and commits. */
+static int list_refs(struct ref_ent **out, size_t *nr, struct mlp_repo *repo)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref = NULL;
-	struct id_idx *by_id;
-	size_t cached = ix->nr;
-	int err, changed = 0;
+	size_t alloc = 0;
+	int err;
 
-	/* indices, not pointers: adding rows may move them */
-	by_id = mlp_calloc(cached ? cached : 1, sizeof(*by_id));
-	for (size_t i = 0; i < cached; i++) {
-		memcpy(by_id[i].id, ix->rows[i].id, 16);
-		by_id[i].idx = i;
-	}
-	mlp_qsort(by_id, cached, sizeof(*by_id), id_cmp);
-	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0) {
-		free(by_id);
+	*out = NULL;
+	*nr = 0;
+	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0)
 		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	}
 	while (!(err = git_reference_next(&ref, it))) {
 		const char *id = git_reference_name(ref) + strlen(MLP_REF_PREFIX);
 		const git_oid *target = git_reference_target(ref);
-		git_oid oid_copy, *oid = NULL;
+		if (strlen(id) == MLP_ID_HEXSZ && mlp_hex_valid(id, MLP_ID_HEXSZ) && target) {
+			if (*nr == alloc) {
+				alloc = alloc ? alloc * 2 : 256;
+				*out = mlp_realloc(*out, alloc * sizeof(**out));
+			}
+			unhex((*out)[*nr].id, id, 16);
+			git_oid_cpy(&(*out)[*nr].oid, target);
+			(*nr)++;
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	if (err != GIT_ITEROVER) {
+		free(*out);
+		*out = NULL;
+		return mlp_git_error(MLP_ERROR, "cannot list run refs");
+	}
+	return 0;
+}
+
+/*
+ * One row per ref into `rows`, its records into `s`: from the old index
+ * `old` where the ref still names the same commit, else from git.  Runs
+ * that fail to load are reported through `warn` and kept as broken rows
+ * without records.
+ */
+static void build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
+		       const struct index *old, struct sink *s, struct mlp_repo *repo,
+		       size_t *skipped, mlp_warn_fn warn, void *data)
+{
+	struct id_idx *by_id = mlp_calloc(old->nr ? old->nr : 1, sizeof(*by_id));
+
+	for (size_t i = 0; i < old->nr; i++) {
+		memcpy(by_id[i].id, old->rows[i].id, 16);
+		by_id[i].idx = i;
+	}
+	mlp_qsort(by_id, old->nr, sizeof(*by_id), id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct row *r = &rows[i];
 		struct id_idx key, *found = NULL;
-		struct row *row = NULL;
 		struct mlp_run *run = NULL;
 		struct mlp_buf raw[3];
+		char id[MLP_ID_HEXSZ + 1];
+		const char *name;
 
-		if (strlen(id) != MLP_ID_HEXSZ || !mlp_hex_valid(id, MLP_ID_HEXSZ) || !target) {
-			git_reference_free(ref);
+		memset(r, 0, sizeof(*r));
+		memcpy(r->id, refs[i].id, 16);
+		memcpy(r->commit, refs[i].oid.id, 20);
+		r->off = s->off;
+		memcpy(key.id, refs[i].id, 16);
+		if (old->nr)
+			found = bsearch(&key, by_id, old->nr, sizeof(*by_id), id_cmp);
+		if (found && !memcmp(old->rows[found->idx].commit, r->commit, 20)) {
+			/* unchanged ref: the row stands (it is decoded when shown) */
+			const struct row *o = &old->rows[found->idx];
+			*r = *o;
+			r->off = s->off;
+			for (int f = 0; f < 3; f++)
+				sink_add(s, o->rec[f], o->len[f]);
+			sink_add(s, o->name, o->name_len);
 			continue;
 		}
-		/* the ref (and its name and target) is freed before we are done */
-		git_oid_cpy(&oid_copy, target);
-		oid = &oid_copy;
-		char idbuf[MLP_ID_HEXSZ + 1];
-		memcpy(idbuf, id, sizeof(idbuf));
-		id = idbuf;
-		unhex(key.id, id, 16);
-		if (cached)
-			found = bsearch(&key, by_id, cached, sizeof(*by_id), id_cmp);
-		if (found) {
-			row = &ix->rows[found->idx];
-			if (!memcmp(row->commit, oid->id, 20)) {
-				/* unchanged ref: the row stands (it is decoded when shown) */
-				row->used = 1;
-				git_reference_free(ref);
-				continue;
-			}
-		}
-		changed = 1;
-		err = mlp_run_load_oid(&run, repo, id, oid, 0, raw);
-		git_reference_free(ref);
-		if (err < 0) {
+		hex(id, refs[i].id, 16);
+		if (mlp_run_load_oid(&run, repo, id, &refs[i].oid, 0, raw) < 0) {
 			/* remembered as broken, so the next listing reports it again */
-			if (!row)
-				row = index_add(ix);
-			for (int f = 0; f < 3; f++) {
-				mlp_buf_release(&row->own[f]);
-				row->rec[f] = "";
-				row->len[f] = 0;
-			}
-			memcpy(row->id, key.id, 16);
-			memcpy(row->commit, oid->id, 20);
-			row->broken = row->used = row->reported = 1;
-			row->name_len = 0;
-			row->has_ws = row->has_base = 0;
+			r->broken = r->reported = 1;
 			(*skipped)++;
 			if (warn)
 				warn(data, mlp_error_message());
-			err = 0;
 			continue;
 		}
-		if (!row)
-			row = index_add(ix);
-		fill_row(row, run, raw);
+		r->has_ws = run->workspace[0] && !unhex(r->workspace, run->workspace, 20);
+		r->has_base = run->base[0] && !unhex(r->base, run->base, 20);
+		r->status = (unsigned char)run->status;
+		r->dirty = (unsigned char)!!run->dirty;
+		r->started = run->started;
+		r->commit_time = run->commit_time;
+		for (int f = 0; f < 3; f++) {
+			r->len[f] = (uint32_t)raw[f].len;	/* records are at most 64 MiB */
+			sink_add(s, raw[f].buf, raw[f].len);
+			mlp_buf_release(&raw[f]);
+		}
+		name = run->name ? run->name : "";
+		r->name_len = (uint32_t)strlen(name);
+		sink_add(s, name, r->name_len);
 		mlp_run_free(run);
 	}
-	git_reference_iterator_free(it);
 	free(by_id);
-	if (err != GIT_ITEROVER)
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	for (size_t i = 0; i < ix->nr; i++)
-		if (!ix->rows[i].used)
-			changed = 1;	/* a ref that is gone */
-	return changed;
 }
 
-/* Loads the index and makes it current; *sig_ok when no ref had to be read. */
+static void write_header(unsigned char *h, size_t nr, uint64_t sig, uint64_t size)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	mlp_buf_add(&b, MAGIC, 8);
+	put(&b, nr, 4);
+	put(&b, 0, 4);
+	put(&b, sig, 8);
+	put(&b, size, 8);
+	memcpy(h, b.buf, HEADER_SIZE);
+	mlp_buf_release(&b);
+}
+
+/*
+ * Writes header and rows at the start of the sink's file and renames it
+ * into place.  0, or -1 when the file could not be written (removed).
+ */
+static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_t sig,
+		       const char *path)
+{
+	size_t len = HEADER_SIZE + n * ROW_SIZE;
+	unsigned char *head = mlp_malloc(len);
+	size_t done = 0;
+
+	sink_flush(s);
+	write_header(head, n, sig, s->off);
+	for (size_t i = 0; i < n; i++)
+		put_row(head + HEADER_SIZE + i * ROW_SIZE, &rows[i]);
+	while (!s->failed && done < len) {
+		ssize_t w = pwrite(s->fd, head + done, len - done, (off_t)done);
+		if (w <= 0)
+			s->failed = 1;
+		else
+			done += (size_t)w;
+	}
+	free(head);
+	if (close(s->fd) < 0)
+		s->failed = 1;
+	s->fd = -1;
+	if (s->failed || rename(s->tmp, path) < 0) {
+		unlink(s->tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Makes `ix` hold exactly the current run refs, and writes the file
+ * (best effort: a cache that cannot be written is rebuilt next time).
+ */
+static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, size_t *skipped,
+		   mlp_warn_fn warn, void *data)
+{
+	struct ref_ent *refs;
+	struct row *rows;
+	struct sink s = { -1, NULL, MLP_BUF_INIT, 0, 0, 0 };
+	char *path = index_path(repo);
+	size_t n;
+	int to_file, err = list_refs(&refs, &n, repo);
+
+	if (err < 0) {
+		free(path);
+		return err;
+	}
+	rows = mlp_calloc(n ? n : 1, sizeof(*rows));
+	s.base = s.off = HEADER_SIZE + (uint64_t)n * ROW_SIZE;
+	{
+		struct mlp_buf tmp = MLP_BUF_INIT;
+		mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+		s.tmp = mlp_buf_detach(&tmp, NULL);
+	}
+	mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
+	s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (s.fd >= 0 && lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
+		s.failed = 1;
+	to_file = s.fd >= 0;
+	/* every object is read once: libgit2's object cache would only grow */
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+	build_rows(rows, refs, n, ix, &s, repo, skipped, warn, data);
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
+	mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
+	if (to_file) {
+		size_t again = 0;
+		if (sink_commit(&s, rows, n, sig, path) == 0) {
+			/* read back through a mapping, like any current index */
+			struct index fresh = { 0 };
+			if (load_index(&fresh, repo) == 1 && fresh.nr == n) {
+				for (size_t i = 0; i < n; i++)
+					fresh.rows[i].reported = rows[i].reported;
+				index_free(ix);
+				*ix = fresh;
+				goto done;
+			}
+			index_free(&fresh);
+		}
+		/* the file failed: again, into memory, without repeating the warnings */
+		mlp_buf_reset(&s.out);
+		s.off = s.base;
+		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+		build_rows(rows, refs, n, ix, &s, repo, &again, NULL, NULL);
+		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
+		mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
+	}
+	/* in memory: point the rows at the records */
+	for (size_t i = 0; i < n; i++) {
+		const char *p = s.out.buf ? s.out.buf + (rows[i].off - s.base) : "";
+		for (int f = 0; f < 3; f++) {
+			rows[i].rec[f] = rows[i].len[f] ? p : "";
+			p += rows[i].len[f];
+		}
+		rows[i].name = rows[i].name_len ? p : "";
+	}
+	index_free(ix);
+	ix->rows = rows;
+	rows = NULL;
+	ix->nr = n;
+	ix->mem = s.out;
+	memset(&s.out, 0, sizeof(s.out));
+	ix->sig = sig;
+done:
+	free(rows);
+	free(refs);
+	free(s.tmp);
+	mlp_buf_release(&s.out);
+	free(path);
+	return 0;
+}
+
+/* Loads the index and makes it current. */
 static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 		      mlp_warn_fn warn, void *data)
 {
 	uint64_t sig = refs_signature(repo);
-	int err = load_index(ix, repo), changed;
+	int err = load_index(ix, repo);
 
 	if (err < 0) {
 		if (warn) {
@@ -526,33 +645,9 @@ static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 		}
 		index_free(ix);
 	}
-	if (err == 1 && ix->sig == sig) {
-		for (size_t i = 0; i < ix->nr; i++)
-			ix->rows[i].used = 1;
+	if (err == 1 && ix->sig == sig)
 		return 0;
-	}
-	changed = sync_with_refs(ix, repo, skipped, warn, data);
-	if (changed < 0)
-		return changed;
-	/* rows were compacted by `used`; keep only those */
-	{
-		size_t n = 0;
-		for (size_t i = 0; i < ix->nr; i++) {
-			if (ix->rows[i].used)
-				ix->rows[n++] = ix->rows[i];
-			else {
-				for (int f = 0; f < 3; f++)
-					mlp_buf_release(&ix->rows[i].own[f]);
-				free(ix->rows[i].own_name);
-			}
-		}
-		ix->nr = n;
-	}
-	if (changed || err != 1 || ix->sig != sig)
-		write_index(ix, repo, sig);
-	else
-		mlp_qsort(ix->rows, ix->nr, sizeof(*ix->rows), newest_row_first);
-	return 0;
+	return rebuild(ix, repo, sig, skipped, warn, data);
 }
 
 static void list_add(struct mlp_run_list *l, struct mlp_run *run)
@@ -628,7 +723,7 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 {
 	struct index ix = { 0 };
 	char *keep = NULL;
-	int err = open_index(&ix, repo, &out->skipped, warn, data);
+	int by_view = 0, err = open_index(&ix, repo, &out->skipped, warn, data);
 
 	if (err < 0) {
 		index_free(&ix);
@@ -636,12 +731,24 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 	}
 	if (sel && sel->head_scope)
 		keep = scope_rows(&ix, repo);
+	if (sel && sel->where && mlp_query_view_ok(sel->where))
+		by_view = 1;
 	for (size_t i = 0; i < ix.nr; i++) {
 		struct mlp_run *run = NULL;
 		if (keep && !keep[i])
 			continue;
 		if (sel && sel->limit && out->nr >= sel->limit)
 			break;
+		if (by_view && !ix.rows[i].broken) {
+			/* most rows fail the filter: decide from the bytes */
+			int match = 0;
+			err = row_match(&ix.rows[i], sel->where, &match);
+			if (err == MLP_EINVALID)
+				break;
+			if (!err && !match)
+				continue;
+			err = 0;	/* a match, or a damaged row: decoded below */
+		}
 		if (ix.rows[i].broken && !ix.rows[i].reported) {
 			/* say again what is wrong with it: from git, as the first time */
 			char id[MLP_ID_HEXSZ + 1];

@@ -120,6 +120,12 @@ int mlp_value_equal(const struct mlp_value *a, const struct mlp_value *b);
 
 /* Takes ownership of *val (left cleared). Replaces an existing key. */
 void mlp_map_set(struct mlp_map *m, const char *key, struct mlp_value *val);
+/*
+ * Adds key[0..klen) (no NUL inside) taking `val`, unless the key is there
+ * already: then MLP_EINVALID and `val` is left to the caller.  Keys coming
+ * in order are appended without a search.
+ */
+int mlp_map_add_new(struct mlp_map *m, const char *key, size_t klen, struct mlp_value *val);
 const struct mlp_value *mlp_map_get(const struct mlp_map *m, const char *key);
 int mlp_map_remove(struct mlp_map *m, const char *key);
 void mlp_map_clear(struct mlp_map *m);
@@ -282,6 +288,23 @@ int mlp_record_encode_chunk(struct mlp_buf *out, const struct mlp_series *s,
 int mlp_record_decode_run(struct mlp_run *run, const void *data, size_t len);
 int mlp_record_decode_params(struct mlp_map *out, const void *data, size_t len);
 int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len);
+/*
+ * Lookups in encoded records without decoding them, for filtering many
+ * runs (the index cache keeps the records of every run).  They find the
+ * entry `key` (klen bytes) of the params map of a params.mp, of the tags
+ * map of a run.mp, or of the metrics map of a summary.mp.  1 when found
+ * (a value's string is a view into `data`: not NUL-terminated, never
+ * cleared; a summary's key is NULL), 0 when absent, < 0 when the bytes
+ * do not decode.  They trust that the record decoded once in full (no
+ * version or duplicate checks): callers fall back to the full decoders
+ * on an error.
+ */
+int mlp_record_find_param(const void *data, size_t len, const char *key, size_t klen,
+			  struct mlp_value *out);
+int mlp_record_find_tag(const void *data, size_t len, const char *key, size_t klen,
+			struct mlp_value *out);
+int mlp_record_find_summary(const void *data, size_t len, const char *key, size_t klen,
+			    struct mlp_summary *out);
 /* Appends the chunk's points to the series `key` of `run`. */
 int mlp_record_decode_chunk(struct mlp_run *run, const char *key,
 			    const void *data, size_t len);

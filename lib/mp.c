@@ -280,7 +280,7 @@ int mlp_mp_read_nil(struct mlp_mp *r)
 	return 0;
 }
 
-int mlp_mp_read_value(struct mlp_mp *r, struct mlp_value *out)
+int mlp_mp_read_value_view(struct mlp_mp *r, struct mlp_value *out)
 {
 	int64_t i = 0;
 	uint64_t u = 0;
@@ -316,11 +316,26 @@ int mlp_mp_read_value(struct mlp_mp *r, struct mlp_value *out)
 	case MLP_MP_STR:
 		if ((err = mlp_mp_read_str(r, &s, &len)) < 0)
 			return err;
-		mlp_value_set_str(out, s, len);
+		out->type = MLP_STR;
+		out->u.str.s = (char *)s;
+		out->u.str.len = len;
 		return 0;
 	default:
 		return CORRUPT("expected a scalar value");
 	}
+}
+
+int mlp_mp_read_value(struct mlp_mp *r, struct mlp_value *out)
+{
+	int err = mlp_mp_read_value_view(r, out);
+
+	if (!err && out->type == MLP_STR) {
+		const char *view = out->u.str.s;
+		size_t len = out->u.str.len;
+		out->type = MLP_NIL;	/* the view is not ours to free */
+		mlp_value_set_str(out, view, len);
+	}
+	return err;
 }
 
 /*

@@ -34,6 +34,11 @@ int mlp_mp_read_bool(struct mlp_mp *r, int *out);
 int mlp_mp_read_nil(struct mlp_mp *r);
 /* A scalar (nil/bool/int/float/str) into a typed value. */
 int mlp_mp_read_value(struct mlp_mp *r, struct mlp_value *out);
+/*
+ * The same, but a string is a view into the buffer (not NUL-terminated,
+ * not owned): never mlp_value_clear() it.
+ */
+int mlp_mp_read_value_view(struct mlp_mp *r, struct mlp_value *out);
 /* A string into a NUL-terminated copy; refuses embedded NULs. */
 int mlp_mp_read_cstr(struct mlp_mp *r, char **out);
 int mlp_mp_skip(struct mlp_mp *r);

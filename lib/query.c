@@ -313,16 +313,10 @@ static const struct mlp_value *lookup_attr(const struct mlp_run *run, enum attr 
 	return NULL;
 }
 
-static const struct mlp_value *lookup_metric(const struct mlp_run *run, const struct key *k,
+static const struct mlp_value *summary_value(const struct mlp_summary *s, enum agg agg,
 					     struct mlp_value *tmp)
 {
-	const struct mlp_summary *s = mlp_run_summary(run, k->name);
-
-	if (s)
-		return set_float(tmp, s->last);
-	if (!k->base || !(s = mlp_run_summary(run, k->base)))
-		return NULL;
-	switch (k->agg) {
+	switch (agg) {
 	case AGG_NONE:
 	case AGG_LAST:
 		return set_float(tmp, s->last);
@@ -336,6 +330,18 @@ static const struct mlp_value *lookup_metric(const struct mlp_run *run, const st
 		return set_int(tmp, s->count > INT64_MAX ? INT64_MAX : (int64_t)s->count);
 	}
 	return NULL;
+}
+
+static const struct mlp_value *lookup_metric(const struct mlp_run *run, const struct key *k,
+					     struct mlp_value *tmp)
+{
+	const struct mlp_summary *s = mlp_run_summary(run, k->name);
+
+	if (s)
+		return set_float(tmp, s->last);
+	if (!k->base || !(s = mlp_run_summary(run, k->base)))
+		return NULL;
+	return summary_value(s, k->agg, tmp);
 }
 
 /* The value of `k` for `run`, or NULL when it has none (a null param included). */
@@ -358,6 +364,96 @@ static const struct mlp_value *lookup(const struct mlp_run *run, const struct ke
 		return lookup_attr(run, k->attr, tmp);
 	}
 	return NULL;
+}
+
+static int view_attr_ok(enum attr a)
+{
+	return a == ATTR_ID || a == ATTR_NAME || a == ATTR_STATUS || a == ATTR_COMMIT ||
+	       a == ATTR_STARTED || a == ATTR_DIRTY;
+}
+
+static const struct mlp_value *view_str(struct mlp_value *tmp, const char *s, size_t len)
+{
+	tmp->type = MLP_STR;
+	tmp->u.str.s = (char *)s;
+	tmp->u.str.len = len;
+	return tmp;
+}
+
+/* As lookup(), for a view; strings are views too.  < 0: a record is corrupt. */
+static int lookup_view(const struct mlp_run_view *w, const struct key *k,
+		       struct mlp_value *tmp, const struct mlp_value **out)
+{
+	struct mlp_summary s;
+	int found = 0;
+
+	memset(tmp, 0, sizeof(*tmp));
+	*out = NULL;
+	switch (k->kind) {
+	case KEY_METRIC:
+		found = mlp_record_find_summary(w->rec[2], w->len[2], k->name, strlen(k->name), &s);
+		if (found > 0) {
+			*out = set_float(tmp, s.last);
+			return 0;
+		}
+		if (found < 0 || !k->base)
+			return found;
+		found = mlp_record_find_summary(w->rec[2], w->len[2], k->base, strlen(k->base), &s);
+		if (found > 0)
+			*out = summary_value(&s, k->agg, tmp);
+		return found < 0 ? found : 0;
+	case KEY_PARAM:
+	case KEY_TAG:
+		if (k->kind == KEY_PARAM)
+			found = mlp_record_find_param(w->rec[1], w->len[1], k->name, strlen(k->name), tmp);
+		else
+			found = mlp_record_find_tag(w->rec[0], w->len[0], k->name, strlen(k->name), tmp);
+		if (found > 0 && tmp->type != MLP_NIL)
+			*out = tmp;
+		return found < 0 ? found : 0;
+	case KEY_ATTR:
+		switch (k->attr) {
+		case ATTR_ID:
+			*out = view_str(tmp, w->id, strlen(w->id));
+			break;
+		case ATTR_NAME:
+			*out = w->name_len ? view_str(tmp, w->name, w->name_len) : NULL;
+			break;
+		case ATTR_STATUS:
+			*out = borrow_str(tmp, mlp_status_name(w->status));
+			break;
+		case ATTR_COMMIT:
+			*out = w->base[0] ? borrow_str(tmp, w->base) : NULL;
+			break;
+		case ATTR_STARTED:
+			*out = w->started ? set_int(tmp, w->started) : NULL;
+			break;
+		case ATTR_DIRTY:
+			tmp->type = MLP_BOOL;
+			tmp->u.b = !!w->dirty;
+			*out = tmp;
+			break;
+		default:
+			return mlp_error_set(MLP_EINVALID, "%s cannot be read from the index", k->text);
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* What a query looks values up in: a decoded run, or a view of one. */
+struct source {
+	const struct mlp_run *run;
+	const struct mlp_run_view *view;
+};
+
+static int source_lookup(const struct source *src, const struct key *k,
+			 struct mlp_value *tmp, const struct mlp_value **out)
+{
+	if (src->view)
+		return lookup_view(src->view, k, tmp, out);
+	*out = lookup(src->run, k, tmp);
+	return 0;
 }
 
 /* A key given whole, as to mlp_run_field() and the sort. */
@@ -1269,11 +1365,14 @@ int mlp_query_parse(struct mlp_query **out, const char *expr)
 
 /* ---- matching -------------------------------------------------------------------- */
 
-static int match_cmp(const struct node *n, const struct mlp_run *run, int *res)
+static int match_cmp(const struct node *n, const struct source *src, int *res)
 {
 	struct mlp_value tmp;
-	const struct mlp_value *v = lookup(run, &n->key, &tmp);
-	int ord = 0, err;
+	const struct mlp_value *v;
+	int ord = 0, err = source_lookup(src, &n->key, &tmp, &v);
+
+	if (err)
+		return err;
 
 	if (n->op == OP_NULL) {
 		*res = (v == NULL) != n->negate;
@@ -1322,21 +1421,21 @@ static int match_cmp(const struct node *n, const struct mlp_run *run, int *res)
 }
 
 /* Short-circuits, so a type error hides behind a decided and/or. */
-static int match_node(const struct node *n, const struct mlp_run *run, int *res)
+static int match_node(const struct node *n, const struct source *src, int *res)
 {
 	int err;
 
 	switch (n->type) {
 	case NODE_CMP:
-		return match_cmp(n, run, res);
+		return match_cmp(n, src, res);
 	case NODE_NOT:
-		err = match_node(n->kids[0], run, res);
+		err = match_node(n->kids[0], src, res);
 		*res = !*res;
 		return err;
 	case NODE_AND:
 	case NODE_OR:
 		for (size_t i = 0; i < n->nr; i++) {
-			err = match_node(n->kids[i], run, res);
+			err = match_node(n->kids[i], src, res);
 			if (err)
 				return err;
 			if (*res == (n->type == NODE_OR))
@@ -1349,10 +1448,37 @@ static int match_node(const struct node *n, const struct mlp_run *run, int *res)
 
 int mlp_query_match(const struct mlp_query *q, const struct mlp_run *run, int *match)
 {
+	struct source src = { run, NULL };
 	int res = 1, err = 0;
 
 	if (q && q->root)
-		err = match_node(q->root, run, &res);
+		err = match_node(q->root, &src, &res);
+	*match = !err && res;
+	return err;
+}
+
+static int node_view_ok(const struct node *n)
+{
+	if (n->type == NODE_CMP)
+		return n->key.kind != KEY_ATTR || view_attr_ok(n->key.attr);
+	for (size_t i = 0; i < n->nr; i++)
+		if (!node_view_ok(n->kids[i]))
+			return 0;
+	return 1;
+}
+
+int mlp_query_view_ok(const struct mlp_query *q)
+{
+	return !q || !q->root || node_view_ok(q->root);
+}
+
+int mlp_query_match_view(const struct mlp_query *q, const struct mlp_run_view *view, int *match)
+{
+	struct source src = { NULL, view };
+	int res = 1, err = 0;
+
+	if (q && q->root)
+		err = match_node(q->root, &src, &res);
 	*match = !err && res;
 	return err;
 }

@@ -103,6 +103,34 @@ int mlp_query_match(const struct mlp_query *q, const struct mlp_run *run, int *m
 void mlp_query_free(struct mlp_query *q);
 
 /*
+ * A run not decoded: the encoded records the index cache keeps and the
+ * fields its row holds.  Matching a query against a view decodes only the
+ * entries the query names, so filtering 100,000 runs allocates nothing.
+ */
+struct mlp_run_view {
+	const char *id;			/* 32 hex, NUL-terminated */
+	const char *name;		/* not NUL-terminated; name_len 0: no name */
+	size_t name_len;
+	enum mlp_status status;
+	const char *base;		/* 40 hex, or "" (unborn branch) */
+	int dirty;
+	int64_t started;
+	const void *rec[3];		/* run.mp, params.mp, summary.mp */
+	size_t len[3];			/* 0: the record is absent */
+};
+/*
+ * Whether every key of `q` can be answered from a view: metrics, params,
+ * tags and the attributes id, name, status, commit, started and dirty.
+ */
+int mlp_query_view_ok(const struct mlp_query *q);
+/*
+ * As mlp_query_match() for a view (mlp_query_view_ok() must hold).
+ * MLP_ECORRUPT when a record the query needs does not decode: decode the
+ * run in full to say what is wrong with it.
+ */
+int mlp_query_match_view(const struct mlp_query *q, const struct mlp_run_view *view, int *match);
+
+/*
  * The value of `key` (the key syntax above, taken whole: blanks are part
  * of it) for `run` into `out`, which the caller clears with
  * mlp_value_clear().  *found is 0 when the run has no such value (and

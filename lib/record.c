@@ -294,29 +294,28 @@ static int decode_map(struct mlp_map *m, struct mlp_mp *r, const char *what, siz
 		return err;
 	if (n > max)
 		return mlp_error_set(MLP_ELIMIT, "corrupt record: %u %s over the limit of %zu", n, what, max);
+	if (n) {
+		/* the count is bounded by the bytes left (mlp_mp_read_map) */
+		m->items = mlp_malloc(n * sizeof(*m->items));
+		m->alloc = n;
+	}
 	for (uint32_t i = 0; i < n; i++) {
-		char *key = NULL;
+		const char *key;
+		uint32_t klen;
 		struct mlp_value v;
-		if ((err = mlp_mp_read_cstr(r, &key)) < 0)
+		if ((err = mlp_mp_read_str(r, &key, &klen)) < 0)
 			return err;
-		if (!*key || strlen(key) > MLP_MAX_KEY_LEN) {
-			free(key);
+		if (!klen || klen > MLP_MAX_KEY_LEN || memchr(key, '\0', klen))
 			return mlp_error_set(MLP_ECORRUPT, "corrupt record: bad %s key", what);
-		}
-		if ((err = mlp_mp_read_value(r, &v)) < 0) {
-			free(key);
+		if ((err = mlp_mp_read_value(r, &v)) < 0)
 			return err;
-		}
-		if (mlp_map_get(m, key)) {
-			/* readers that keep the first and readers that keep the last
-			 * would show different values: refuse both */
-			err = mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate %s key '%.100s'", what, key);
+		/* readers that keep the first and readers that keep the last
+		 * would show different values: refuse both */
+		if (mlp_map_add_new(m, key, klen, &v) < 0) {
 			mlp_value_clear(&v);
-			free(key);
-			return err;
+			return mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate %s key '%.*s'",
+					     what, (int)(klen > 100 ? 100 : klen), key);
 		}
-		mlp_map_set(m, key, &v);
-		free(key);
 	}
 	return 0;
 }
@@ -329,7 +328,7 @@ static int decode_map(struct mlp_map *m, struct mlp_mp *r, const char *what, siz
 static int seen_twice(uint64_t *seen, const char *const *names, const char *k, uint32_t kl)
 {
 	for (int i = 0; names[i]; i++)
-		if (keyis(k, kl, names[i])) {
+		if (kl && names[i][0] == k[0] && keyis(k, kl, names[i])) {
 			if (*seen & (1ull << i))
 				return mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate key '%s'", names[i]);
 			*seen |= 1ull << i;
@@ -517,6 +516,23 @@ int mlp_record_decode_params(struct mlp_map *out, const void *data, size_t len)
 	return 0;
 }
 
+static int read_summary_field(struct mlp_mp *r, struct mlp_summary *s, const char *fk, uint32_t fkl)
+{
+	if (keyis(fk, fkl, "last"))
+		return mlp_mp_read_double(r, &s->last);
+	if (keyis(fk, fkl, "min"))
+		return mlp_mp_read_double(r, &s->min);
+	if (keyis(fk, fkl, "max"))
+		return mlp_mp_read_double(r, &s->max);
+	if (keyis(fk, fkl, "first"))
+		return mlp_mp_read_double(r, &s->first);
+	if (keyis(fk, fkl, "count"))
+		return mlp_mp_read_uint(r, &s->count);
+	if (keyis(fk, fkl, "step"))
+		return mlp_mp_read_int(r, &s->step);
+	return mlp_mp_skip(r);
+}
+
 static int summary_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct mlp_summary *)a)->key, ((const struct mlp_summary *)b)->key);
@@ -569,21 +585,7 @@ int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len)
 				uint32_t fkl;
 				if ((err = mlp_mp_read_str(&r, &fk, &fkl)) < 0)
 					return err;
-				if (keyis(fk, fkl, "last"))
-					err = mlp_mp_read_double(&r, &s->last);
-				else if (keyis(fk, fkl, "min"))
-					err = mlp_mp_read_double(&r, &s->min);
-				else if (keyis(fk, fkl, "max"))
-					err = mlp_mp_read_double(&r, &s->max);
-				else if (keyis(fk, fkl, "first"))
-					err = mlp_mp_read_double(&r, &s->first);
-				else if (keyis(fk, fkl, "count"))
-					err = mlp_mp_read_uint(&r, &s->count);
-				else if (keyis(fk, fkl, "step"))
-					err = mlp_mp_read_int(&r, &s->step);
-				else
-					err = mlp_mp_skip(&r);
-				if (err < 0)
+				if ((err = read_summary_field(&r, s, fk, fkl)) < 0)
 					return err;
 			}
 		}
@@ -593,6 +595,97 @@ int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len)
 				return mlp_error_set(MLP_ECORRUPT, "corrupt record: duplicate metric key");
 	}
 	return 0;
+}
+
+/* ---- lookups without decoding ---------------------------------------------- */
+
+/*
+ * Moves `r` to the value of `key` in the map under the top-level `field`
+ * of a record.  1 found, 0 absent, < 0 corrupt.
+ */
+static int find_entry(struct mlp_mp *r, const void *data, size_t len, const char *field,
+		      const char *key, size_t klen)
+{
+	uint32_t n, m;
+	int err;
+
+	mlp_mp_init(r, data, len);
+	if (!len)
+		return 0;	/* a missing record reads as empty */
+	if ((err = mlp_mp_read_map(r, &n)) < 0)
+		return err;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		uint32_t kl;
+		if ((err = mlp_mp_read_str(r, &k, &kl)) < 0)
+			return err;
+		if (!keyis(k, kl, field)) {
+			if ((err = mlp_mp_skip(r)) < 0)
+				return err;
+			continue;
+		}
+		if ((err = mlp_mp_read_map(r, &m)) < 0)
+			return err;
+		for (uint32_t j = 0; j < m; j++) {
+			if ((err = mlp_mp_read_str(r, &k, &kl)) < 0)
+				return err;
+			if (kl == klen && !memcmp(k, key, klen))
+				return 1;
+			if ((err = mlp_mp_skip(r)) < 0)
+				return err;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int find_scalar(const void *data, size_t len, const char *field, const char *key,
+		       size_t klen, struct mlp_value *out)
+{
+	struct mlp_mp r;
+	int err = find_entry(&r, data, len, field, key, klen);
+
+	memset(out, 0, sizeof(*out));
+	if (err <= 0)
+		return err;
+	if ((err = mlp_mp_read_value_view(&r, out)) < 0)
+		return err;
+	return 1;
+}
+
+int mlp_record_find_param(const void *data, size_t len, const char *key, size_t klen,
+			  struct mlp_value *out)
+{
+	return find_scalar(data, len, "params", key, klen, out);
+}
+
+int mlp_record_find_tag(const void *data, size_t len, const char *key, size_t klen,
+			struct mlp_value *out)
+{
+	return find_scalar(data, len, "tags", key, klen, out);
+}
+
+int mlp_record_find_summary(const void *data, size_t len, const char *key, size_t klen,
+			    struct mlp_summary *s)
+{
+	struct mlp_mp r;
+	uint32_t fn;
+	int err = find_entry(&r, data, len, "metrics", key, klen);
+
+	memset(s, 0, sizeof(*s));
+	if (err <= 0)
+		return err;
+	if ((err = mlp_mp_read_map(&r, &fn)) < 0)
+		return err;
+	for (uint32_t f = 0; f < fn; f++) {
+		const char *fk;
+		uint32_t fkl;
+		if ((err = mlp_mp_read_str(&r, &fk, &fkl)) < 0)
+			return err;
+		if ((err = read_summary_field(&r, s, fk, fkl)) < 0)
+			return err;
+	}
+	return 1;
 }
 
 struct chunk_cols {

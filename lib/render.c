@@ -506,46 +506,89 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 }
 
 /* Keys of params whose values are not the same in every listed run. */
-static void differing_params(const struct mlp_run_list *list, struct mlp_map *keys)
-{
-	struct mlp_map all = MLP_MAP_INIT;
+#define KEY_AT(base, i, stride) (*(char *const *)((const char *)(base) + (i) * (stride)))
 
-	for (size_t i = 0; i < list->nr; i++)
-		for (size_t j = 0; j < list->runs[i]->params.nr; j++) {
-			struct mlp_value nil = { 0 };
-			mlp_map_set(&all, list->runs[i]->params.items[j].key, &nil);
-		}
-	for (size_t k = 0; k < all.nr; k++) {
-		const struct mlp_value *first = mlp_map_get(&list->runs[0]->params, all.items[k].key);
-		int differ = 0;
-		for (size_t i = 1; i < list->nr && !differ; i++) {
-			const struct mlp_value *v = mlp_map_get(&list->runs[i]->params, all.items[k].key);
-			differ = !first != !v || (first && v && !mlp_value_equal(first, v));
-		}
-		if (differ) {
-			struct mlp_value nil = { 0 };
-			mlp_map_set(keys, all.items[k].key, &nil);
+/*
+ * Adds the keys of a sorted array (n elements of `stride` bytes, each
+ * starting with its key) to the sorted `keys` by a merge: listing many
+ * runs that mostly share their keys costs a comparison per key.
+ */
+static void merge_keys(struct mlp_map *keys, const void *base, size_t n, size_t stride)
+{
+	size_t i = 0, j = 0, nr = 0;
+	struct mlp_kv *out;
+
+	while (i < keys->nr && j < n) {
+		int c = strcmp(keys->items[i].key, KEY_AT(base, j, stride));
+		if (c > 0)
+			break;
+		j += !c;
+		i++;
+	}
+	if (j == n)
+		return;		/* nothing new */
+	out = mlp_calloc(keys->nr + n, sizeof(*out));
+	for (i = j = 0; i < keys->nr || j < n;) {
+		int c = i == keys->nr ? 1 : j == n ? -1 : strcmp(keys->items[i].key, KEY_AT(base, j, stride));
+		if (c <= 0) {
+			out[nr++] = keys->items[i++];
+			j += !c;
+		} else {
+			out[nr++].key = mlp_strdup(KEY_AT(base, j++, stride));
 		}
 	}
-	mlp_map_clear(&all);
+	free(keys->items);
+	keys->items = out;
+	keys->nr = nr;
+	keys->alloc = nr;
 }
 
 static void all_params(const struct mlp_run_list *list, struct mlp_map *keys)
 {
 	for (size_t i = 0; i < list->nr; i++)
-		for (size_t j = 0; j < list->runs[i]->params.nr; j++) {
-			struct mlp_value nil = { 0 };
-			mlp_map_set(keys, list->runs[i]->params.items[j].key, &nil);
+		merge_keys(keys, list->runs[i]->params.items, list->runs[i]->params.nr,
+			   sizeof(struct mlp_kv));
+}
+
+/* The params whose value (or absence) is not the same in every run. */
+static void differing_params(const struct mlp_run_list *list, struct mlp_map *keys)
+{
+	struct mlp_map all = MLP_MAP_INIT;
+	const struct mlp_value **first;
+	char *differ;
+
+	all_params(list, &all);
+	first = mlp_calloc(all.nr ? all.nr : 1, sizeof(*first));
+	differ = mlp_calloc(all.nr ? all.nr : 1, 1);
+	for (size_t i = 0; i < list->nr; i++) {
+		const struct mlp_map *p = &list->runs[i]->params;
+		size_t j = 0;
+		/* every key of a run is in `all`: walk both in order */
+		for (size_t k = 0; k < all.nr; k++) {
+			const struct mlp_value *v = NULL;
+			if (j < p->nr && !strcmp(p->items[j].key, all.items[k].key))
+				v = &p->items[j++].val;
+			if (!i)
+				first[k] = v;
+			else if (!differ[k])
+				differ[k] = !first[k] != !v || (v && !mlp_value_equal(first[k], v));
 		}
+	}
+	for (size_t k = 0; k < all.nr; k++)
+		if (differ[k]) {
+			struct mlp_value nil = { 0 };
+			mlp_map_set(keys, all.items[k].key, &nil);
+		}
+	free(first);
+	free(differ);
+	mlp_map_clear(&all);
 }
 
 static void metric_keys(const struct mlp_run_list *list, struct mlp_map *keys)
 {
 	for (size_t i = 0; i < list->nr; i++)
-		for (size_t j = 0; j < list->runs[i]->summary_nr; j++) {
-			struct mlp_value nil = { 0 };
-			mlp_map_set(keys, list->runs[i]->summary[j].key, &nil);
-		}
+		merge_keys(keys, list->runs[i]->summary, list->runs[i]->summary_nr,
+			   sizeof(struct mlp_summary));
 }
 
 void mlp_format_number(struct mlp_buf *b, double d)

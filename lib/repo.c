@@ -151,7 +151,8 @@ int mlp_repo_open(struct mlp_repo **out)
 	git_libgit2_init();
 	/* listing 100,000 runs touches every object once: a big cache only grows RSS */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(32 << 20));
-	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(256 << 20));
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)(32 << 20));
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(128 << 20));
 	if (work_tree)
 		unsetenv("GIT_WORK_TREE");
 	err = git_repository_open_ext(&repo->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);

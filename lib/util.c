@@ -337,6 +337,34 @@ void mlp_map_set(struct mlp_map *m, const char *key, struct mlp_value *val)
 	m->nr++;
 }
 
+int mlp_map_add_new(struct mlp_map *m, const char *key, size_t klen, struct mlp_value *val)
+{
+	char *k;
+
+	/* in key order, as records are written: an append, unique by order */
+	if (m->nr && strncmp(m->items[m->nr - 1].key, key, klen) >= 0) {
+		int found;
+		k = mlp_strndup(key, klen);
+		map_find(m, k, &found);
+		if (found) {
+			free(k);
+			return MLP_EINVALID;
+		}
+		mlp_map_set(m, k, val);
+		free(k);
+		return 0;
+	}
+	if (m->nr == m->alloc) {
+		m->alloc = m->alloc ? m->alloc * 2 : 8;
+		m->items = mlp_realloc(m->items, m->alloc * sizeof(*m->items));
+	}
+	m->items[m->nr].key = mlp_strndup(key, klen);
+	m->items[m->nr].val = *val;
+	memset(val, 0, sizeof(*val));
+	m->nr++;
+	return 0;
+}
+
 const struct mlp_value *mlp_map_get(const struct mlp_map *m, const char *key)
 {
 	int found;

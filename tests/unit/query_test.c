@@ -111,10 +111,41 @@ static struct mlp_run *sample_run(void)
 	return run;
 }
 
+/*
+ * Matches `q` against the encoded records of `run`, as the index does for
+ * many runs; returns what mlp_query_match_view() returns.
+ */
+static int view_match(const struct mlp_run *run, const struct mlp_query *q, int *m)
+{
+	struct mlp_buf rec[3] = { MLP_BUF_INIT, MLP_BUF_INIT, MLP_BUF_INIT };
+	struct mlp_run_view v;
+	int err;
+
+	assert_int_equal(mlp_record_encode_run(&rec[0], run), 0);
+	assert_int_equal(mlp_record_encode_params(&rec[1], &run->params), 0);
+	assert_int_equal(mlp_record_encode_summary(&rec[2], run), 0);
+	memset(&v, 0, sizeof(v));
+	v.id = run->id;
+	v.name = run->name;
+	v.name_len = run->name ? strlen(run->name) : 0;
+	v.status = run->status;
+	v.base = run->base;
+	v.dirty = run->dirty;
+	v.started = run->started;
+	for (int f = 0; f < 3; f++) {
+		v.rec[f] = rec[f].buf;
+		v.len[f] = rec[f].len;
+	}
+	err = mlp_query_match_view(q, &v, m);
+	for (int f = 0; f < 3; f++)
+		mlp_buf_release(&rec[f]);
+	return err;
+}
+
 static int match_or_fail(const struct mlp_run *run, const char *expr)
 {
 	struct mlp_query *q = NULL;
-	int m = -1, err;
+	int m = -1, vm = -1, err;
 
 	err = mlp_query_parse(&q, expr);
 	if (err)
@@ -123,6 +154,13 @@ static int match_or_fail(const struct mlp_run *run, const char *expr)
 	err = mlp_query_match(q, run, &m);
 	if (err)
 		fail_msg("match of \"%s\" failed (%d): %s", expr, err, mlp_error_message());
+	/* the index's path, from the records' bytes, must agree */
+	if (mlp_query_view_ok(q)) {
+		err = view_match(run, q, &vm);
+		if (err || vm != m)
+			fail_msg("\"%s\": view gave %d (%d: %s), run gave %d", expr, vm, err,
+				 err ? mlp_error_message() : "", m);
+	}
 	mlp_query_free(q);
 	return m;
 }
@@ -168,6 +206,12 @@ static void bad_match(const struct mlp_run *run, const char *expr, const char *m
 	assert_int_equal(m, 0);
 	if (!strstr(mlp_error_message(), msg))
 		fail_msg("\"%s\": message \"%s\" lacks \"%s\"", expr, mlp_error_message(), msg);
+	if (mlp_query_view_ok(q)) {
+		m = -1;
+		err = view_match(run, q, &m);
+		if (err != MLP_EINVALID || m != 0 || !strstr(mlp_error_message(), msg))
+			fail_msg("\"%s\": view gave %d, %d (%s)", expr, err, m, mlp_error_message());
+	}
 	mlp_query_free(q);
 }
 
@@ -1067,6 +1111,58 @@ static void test_filter(void **state)
 	mlp_run_list_release(&list);
 }
 
+/* Which keys the index answers from bytes, and a record that is damaged there. */
+static void test_view(void **state)
+{
+	const struct mlp_run *run = *state;
+	static const char *const ok[] = {
+		"metrics.acc > 0", "metrics.acc.min < 1", "params.lr = 0.01", "tags.note LIKE 'H%'",
+		"id LIKE '0123%'", "name = 'brave-otter'", "status = 'finished'",
+		"commit LIKE '1111%'", "started > 0", "dirty = false", "not (params.x = 1 or name IS NULL)",
+	};
+	static const char *const not_ok[] = {
+		"host = 'gpu-box'", "experiment = 'baseline'", "duration > 1", "branch = 'main'",
+		"params.lr = 0.01 and user = 'ada'", "exit_code = 0", "ended > 0", "parent IS NULL",
+	};
+	struct mlp_query *q = NULL;
+	struct mlp_run_view v;
+	const char junk[] = "\x82\xa1v\x01\xa6params\xdc\xff\xff";	/* an array32 header cut short */
+	int m = -1;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(mlp_query_parse(&q, ok[i]), 0);
+		if (!mlp_query_view_ok(q))
+			fail_msg("\"%s\" should be answered from the index", ok[i]);
+		mlp_query_free(q);
+	}
+	for (size_t i = 0; i < sizeof(not_ok) / sizeof(not_ok[0]); i++) {
+		assert_int_equal(mlp_query_parse(&q, not_ok[i]), 0);
+		if (mlp_query_view_ok(q))
+			fail_msg("\"%s\" needs the decoded run", not_ok[i]);
+		mlp_query_free(q);
+	}
+	assert_true(mlp_query_view_ok(NULL));
+
+	/* damaged bytes: an error to fall back on, never a match */
+	memset(&v, 0, sizeof(v));
+	v.id = run->id;
+	v.base = "";
+	v.rec[0] = v.rec[2] = "";
+	v.rec[1] = junk;
+	v.len[1] = sizeof(junk) - 1;
+	assert_int_equal(mlp_query_parse(&q, "params.lr < 1"), 0);
+	assert_true(mlp_query_match_view(q, &v, &m) < 0);
+	assert_int_equal(m, 0);
+	mlp_query_free(q);
+	/* absent records read as empty: no params, no metrics */
+	v.rec[1] = "";
+	v.len[1] = 0;
+	assert_int_equal(mlp_query_parse(&q, "params.lr IS NULL and metrics.acc IS NULL"), 0);
+	assert_int_equal(mlp_query_match_view(q, &v, &m), 0);
+	assert_int_equal(m, 1);
+	mlp_query_free(q);
+}
+
 int main(void)
 {
 #define RUN_TEST(f) cmocka_unit_test_setup_teardown(f, setup_run, teardown_run)
@@ -1097,6 +1193,7 @@ int main(void)
 		RUN_TEST(test_length_limit),
 		RUN_TEST(test_fuzz_smoke),
 		RUN_TEST(test_run_field),
+		RUN_TEST(test_view),
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_sort_stable_large),
 		cmocka_unit_test(test_filter),

@@ -867,6 +867,74 @@ static void test_summary_roundtrip(void **state)
 	mlp_run_free(out);
 }
 
+/* Lookups in encoded records agree with the decoders, entry by entry. */
+static void test_find_without_decoding(void **state)
+{
+	struct mlp_run *in = mlp_run_new();
+	struct mlp_buf p = MLP_BUF_INIT, r = MLP_BUF_INIT, sm = MLP_BUF_INIT;
+	struct mlp_value v;
+	struct mlp_summary s;
+
+	(void)state;
+	strcpy(in->id, "0123456789abcdef0123456789abcdef");
+	set_str(&in->params, "opt", "adam");
+	set_int(&in->params, "layers", 4);
+	set_float(&in->params, "lr", 0.5);
+	set_str(&in->params, "l", "prefix of lr and layers");
+	set_str(&in->tags, "stage", "prod");
+	mlp_run_add_point(in, "loss", 0, 1.0, 10);
+	mlp_run_add_point(in, "loss", 3, 0.25, 20);
+	mlp_run_add_point(in, "acc", 0, 0.75, 10);
+	mlp_run_summarize(in);
+	assert_int_equal(mlp_record_encode_params(&p, &in->params), 0);
+	assert_int_equal(mlp_record_encode_run(&r, in), 0);
+	assert_int_equal(mlp_record_encode_summary(&sm, in), 0);
+
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "lr", 2, &v), 1);
+	assert_int_equal(v.type, MLP_FLOAT);
+	assert_true(v.u.f == 0.5);
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "layers", 6, &v), 1);
+	assert_int_equal(v.type, MLP_INT);
+	assert_int_equal(v.u.i, 4);
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "opt", 3, &v), 1);
+	assert_int_equal(v.type, MLP_STR);
+	assert_int_equal(v.u.str.len, 4);
+	assert_memory_equal(v.u.str.s, "adam", 4);
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "l", 1, &v), 1);
+	assert_int_equal(v.u.str.len, strlen("prefix of lr and layers"));
+	/* a prefix of a key, or a key under another map, is not the key */
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "la", 2, &v), 0);
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "stage", 5, &v), 0);
+	assert_int_equal(mlp_record_find_param(p.buf, p.len, "v", 1, &v), 0);
+	assert_int_equal(mlp_record_find_tag(r.buf, r.len, "stage", 5, &v), 1);
+	assert_memory_equal(v.u.str.s, "prod", 4);
+	assert_int_equal(mlp_record_find_tag(r.buf, r.len, "name", 4, &v), 0);
+
+	assert_int_equal(mlp_record_find_summary(sm.buf, sm.len, "loss", 4, &s), 1);
+	assert_true(s.last == 0.25 && s.first == 1.0 && s.min == 0.25 && s.max == 1.0);
+	assert_true(s.count == 2 && s.step == 3);
+	assert_null(s.key);
+	assert_int_equal(mlp_record_find_summary(sm.buf, sm.len, "acc", 3, &s), 1);
+	assert_true(s.last == 0.75);
+	assert_int_equal(mlp_record_find_summary(sm.buf, sm.len, "lo", 2, &s), 0);
+
+	/* an absent record is empty; bytes cut anywhere are an error or absent, never a crash */
+	assert_int_equal(mlp_record_find_param("", 0, "lr", 2, &v), 0);
+	for (size_t cut = 1; cut < p.len; cut++) {
+		int got = mlp_record_find_param(p.buf, cut, "opt", 3, &v);
+		assert_true(got <= 1);
+		if (got == 1 && v.type == MLP_STR)
+			assert_true(v.u.str.s + v.u.str.len <= p.buf + cut);
+	}
+	for (size_t cut = 1; cut < sm.len; cut++)
+		assert_true(mlp_record_find_summary(sm.buf, cut, "loss", 4, &s) <= 1);
+	assert_true(mlp_record_find_summary(p.buf, p.len, "lr", 2, &s) <= 0);
+	mlp_buf_release(&p);
+	mlp_buf_release(&r);
+	mlp_buf_release(&sm);
+	mlp_run_free(in);
+}
+
 static void test_summary_refusals(void **state)
 {
 	struct mlp_buf b = MLP_BUF_INIT;
@@ -1305,6 +1373,7 @@ int main(void)
 		cmocka_unit_test(test_params_to_json),
 		cmocka_unit_test(test_to_json_refusal_leaves_buffer),
 		cmocka_unit_test(test_summary_roundtrip),
+		cmocka_unit_test(test_find_without_decoding),
 		cmocka_unit_test(test_summary_refusals),
 		cmocka_unit_test(test_chunk_roundtrip),
 		cmocka_unit_test(test_chunk_encode_refusals),

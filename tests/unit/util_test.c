@@ -677,6 +677,36 @@ static void test_map_many_random(void **state)
 	mlp_map_clear(&m);
 }
 
+/* Adding keys as decoders do: in order is an append, a repeat is refused. */
+static void test_map_add_new(void **state)
+{
+	struct mlp_map m = MLP_MAP_INIT;
+	struct mlp_value v = { .type = MLP_INT };
+	static const char *const keys[] = { "b", "d", "a", "c", "bb", "ab" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v.type = MLP_INT;
+		v.u.i = (int64_t)i;
+		assert_int_equal(mlp_map_add_new(&m, keys[i], strlen(keys[i]), &v), 0);
+	}
+	assert_int_equal(m.nr, 6);
+	for (size_t i = 1; i < m.nr; i++)
+		assert_true(strcmp(m.items[i - 1].key, m.items[i].key) < 0);
+	assert_int_equal(mlp_map_get(&m, "bb")->u.i, 4);
+	/* only klen bytes count: "dx" cut to "d" is a repeat, to "" never comes */
+	v.type = MLP_INT;
+	v.u.i = 99;
+	assert_int_equal(mlp_map_add_new(&m, "dx", 1, &v), MLP_EINVALID);
+	assert_int_equal(v.u.i, 99);	/* left to the caller */
+	assert_int_equal(mlp_map_add_new(&m, "a", 1, &v), MLP_EINVALID);
+	assert_int_equal(mlp_map_add_new(&m, "e", 1, &v), 0);
+	assert_int_equal(mlp_map_get(&m, "d")->u.i, 1);
+	assert_int_equal(mlp_map_get(&m, "e")->u.i, 99);
+	assert_int_equal(m.nr, 7);
+	mlp_map_clear(&m);
+}
+
 static void test_map_copy(void **state)
 {
 	struct mlp_map a = MLP_MAP_INIT, b = MLP_MAP_INIT;
@@ -812,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_map_byte_order),
 		cmocka_unit_test(test_map_many_random),
 		cmocka_unit_test(test_map_copy),
+		cmocka_unit_test(test_map_add_new),
 		cmocka_unit_test(test_parse_assignment),
 		cmocka_unit_test(test_key_check),
 	};
