@@ -22,6 +22,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -718,11 +719,96 @@ static char *scope_rows(struct index *ix, struct mlp_repo *repo)
 	return keep;
 }
 
+/*
+ * Adds the run of `row` to `out` unless the query rejects it: `run` is
+ * the row decoded, or NULL to load it from git (a broken row reported
+ * again, or a damaged one).  1 added, 0 left out, < 0 a query error.
+ */
+static int take_row(struct mlp_run_list *out, struct mlp_repo *repo, const struct row *row,
+		    struct mlp_run *run, const struct mlp_select *sel, mlp_warn_fn warn, void *data)
+{
+	int err, match = 1;
+
+	if (row->broken && row->reported)
+		return 0;	/* reported while syncing */
+	if (!run) {
+		/* say what is wrong with it: from git, as if there were no index */
+		char id[MLP_ID_HEXSZ + 1];
+		hex(id, row->id, 16);
+		if (mlp_run_load(&run, repo, id, 0) < 0) {
+			out->skipped++;
+			if (warn)
+				warn(data, mlp_error_message());
+			return 0;
+		}
+	}
+	if (sel && sel->where && (err = mlp_query_match(sel->where, run, &match)) < 0) {
+		mlp_run_free(run);
+		return err;
+	}
+	if (!match) {
+		mlp_run_free(run);
+		return 0;
+	}
+	list_add(out, run);
+	return 1;
+}
+
+struct decode_job {
+	const struct index *ix;
+	const size_t *rows;
+	struct mlp_run **runs;
+	size_t from, to;
+};
+
+static void *decode_some(void *arg)
+{
+	struct decode_job *j = arg;
+
+	for (size_t k = j->from; k < j->to; k++) {
+		const struct row *r = &j->ix->rows[j->rows[k]];
+		j->runs[k] = NULL;
+		if (!r->broken && row_decode(&j->runs[k], r) < 0)
+			j->runs[k] = NULL;	/* loaded from git by take_row() */
+	}
+	return NULL;
+}
+
+/* Decodes the rows `rows` into `runs` (NULL where that fails), on every core. */
+static void decode_rows(const struct index *ix, const size_t *rows, size_t n, struct mlp_run **runs)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = n < 2048 || cpus < 2 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
+	struct decode_job job[4];
+	pthread_t th[4];
+	size_t started = 1;
+
+	for (size_t t = 0; t < nt; t++) {
+		job[t].ix = ix;
+		job[t].rows = rows;
+		job[t].runs = runs;
+		job[t].from = n * t / nt;
+		job[t].to = n * (t + 1) / nt;
+	}
+	for (size_t t = 1; t < nt; t++, started++)
+		if (pthread_create(&th[t], NULL, decode_some, &job[t]))
+			break;
+	decode_some(&job[0]);
+	/* whatever did not get a thread is decoded here */
+	for (size_t t = started; t < nt; t++)
+		decode_some(&job[t]);
+	for (size_t t = 1; t < started; t++)
+		pthread_join(th[t], NULL);
+}
+
 int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 			const struct mlp_select *sel, mlp_warn_fn warn, void *data)
 {
 	struct index ix = { 0 };
 	char *keep = NULL;
+	size_t *cand = NULL, nc = 0;
+	/* with a limit, rows are decoded one by one until it is reached */
+	int batch = !(sel && sel->limit);
 	int by_view = 0, err = open_index(&ix, repo, &out->skipped, warn, data);
 
 	if (err < 0) {
@@ -733,64 +819,53 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 		keep = scope_rows(&ix, repo);
 	if (sel && sel->where && mlp_query_view_ok(sel->where))
 		by_view = 1;
+	if (batch)
+		cand = mlp_malloc((ix.nr ? ix.nr : 1) * sizeof(*cand));
 	for (size_t i = 0; i < ix.nr; i++) {
+		const struct row *row = &ix.rows[i];
 		struct mlp_run *run = NULL;
 		if (keep && !keep[i])
 			continue;
-		if (sel && sel->limit && out->nr >= sel->limit)
+		if (!batch && out->nr >= sel->limit)
 			break;
-		if (by_view && !ix.rows[i].broken) {
+		if (by_view && !row->broken) {
 			/* most rows fail the filter: decide from the bytes */
 			int match = 0;
-			err = row_match(&ix.rows[i], sel->where, &match);
+			err = row_match(row, sel->where, &match);
 			if (err == MLP_EINVALID)
 				break;
 			if (!err && !match)
 				continue;
-			err = 0;	/* a match, or a damaged row: decoded below */
+			err = 0;	/* a match, or a damaged row: decoded */
 		}
-		if (ix.rows[i].broken && !ix.rows[i].reported) {
-			/* say again what is wrong with it: from git, as the first time */
-			char id[MLP_ID_HEXSZ + 1];
-			hex(id, ix.rows[i].id, 16);
-			if (mlp_run_load(&run, repo, id, 0) < 0) {
-				out->skipped++;
-				if (warn)
-					warn(data, mlp_error_message());
-				continue;
-			}
-		} else if (ix.rows[i].broken) {
-			continue;	/* reported while syncing */
-		} else if (row_decode(&run, &ix.rows[i]) < 0) {
-			/* a damaged row: the run from git, as if there were no index */
-			char id[MLP_ID_HEXSZ + 1];
-			hex(id, ix.rows[i].id, 16);
-			if (mlp_run_load(&run, repo, id, 0) < 0) {
-				out->skipped++;
-				if (warn)
-					warn(data, mlp_error_message());
-				continue;
-			}
+		if (batch) {
+			cand[nc++] = i;
+			continue;
 		}
-		if (sel && sel->where) {
-			int match = 0;
-			if ((err = mlp_query_match(sel->where, run, &match)) < 0) {
-				mlp_run_free(run);
+		if (!row->broken && row_decode(&run, row) < 0)
+			run = NULL;
+		if ((err = take_row(out, repo, row, run, sel, warn, data)) < 0)
+			break;
+		err = 0;
+	}
+	if (batch && err >= 0) {
+		struct mlp_run **runs = mlp_calloc(nc ? nc : 1, sizeof(*runs));
+		size_t k = 0;
+		decode_rows(&ix, cand, nc, runs);
+		for (; k < nc; k++)
+			if ((err = take_row(out, repo, &ix.rows[cand[k]], runs[k], sel, warn, data)) < 0)
 				break;
-			}
-			if (!match) {
-				mlp_run_free(run);
-				continue;
-			}
-		}
-		list_add(out, run);
+		for (k = err < 0 ? k + 1 : nc; k < nc; k++)
+			mlp_run_free(runs[k]);
+		free(runs);
+		if (err > 0)
+			err = 0;
 	}
+	free(cand);
 	free(keep);
-	if (err < 0) {
-		index_free(&ix);
-		return err;
-	}
 	index_free(&ix);
+	if (err < 0)
+		return err;
 	if (out->nr > 1)
 		mlp_qsort(out->runs, out->nr, sizeof(*out->runs), newest_first);
 	return 0;

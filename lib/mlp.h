@@ -669,6 +669,7 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 struct mlp_table {
 	size_t cols, nr, alloc;
 	void *cells;
+	struct mlp_buf text;	/* every cell's text, NUL-terminated, one after the other */
 	int *right;	/* per column: align right */
 	size_t keep;	/* columns never dropped when fitting the width */
 };

@@ -281,17 +281,27 @@ static size_t display_width(const char *s)
 	return w;
 }
 
+static void spaces(struct mlp_buf *b, size_t n)
+{
+	mlp_buf_grow(b, n);
+	memset(b->buf + b->len, ' ', n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+/* `s` (w columns wide) padded to `width`. */
+static void pad_known(struct mlp_buf *b, const char *s, size_t w, size_t width, int right)
+{
+	if (right && w < width)
+		spaces(b, width - w);
+	mlp_buf_adds(b, s);
+	if (!right && w < width)
+		spaces(b, width - w);
+}
+
 static void pad(struct mlp_buf *b, const char *s, size_t width, int right)
 {
-	size_t w = display_width(s);
-
-	if (right)
-		for (size_t i = w; i < width; i++)
-			mlp_buf_addch(b, ' ');
-	mlp_buf_adds(b, s);
-	if (!right)
-		for (size_t i = w; i < width; i++)
-			mlp_buf_addch(b, ' ');
+	pad_known(b, s, display_width(s), width, right);
 }
 
 static const char *status_color(enum mlp_status s)
@@ -325,9 +335,12 @@ static void status_text(struct mlp_buf *b, const struct mlp_run *r, const struct
  * (aligned, fitted to the terminal), Markdown, CSV and TSV come from it.
  */
 struct cell {
-	char *text;
+	size_t off;		/* of its text in the table's `text` */
+	size_t width;		/* of its text on a terminal */
 	const char *color;	/* escape sequence or NULL */
 };
+
+#define CELL_TEXT(t, c) ((t)->text.buf + (c)->off)
 
 void mlp_table_init(struct mlp_table *t, size_t cols)
 {
@@ -367,24 +380,27 @@ void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
 {
 	struct cell *c;
 
+	if (!text)
+		text = "";
 	if (t->nr == t->alloc) {
 		t->alloc = t->alloc ? t->alloc * 2 : 64;
 		t->cells = mlp_realloc(t->cells, t->alloc * sizeof(struct cell));
 	}
 	c = &((struct cell *)t->cells)[t->nr++];
-	c->text = mlp_strdup(text ? text : "");
+	c->off = t->text.len;
+	c->width = display_width(text);
 	c->color = color;
+	mlp_buf_add(&t->text, text, strlen(text) + 1);
 }
 
 const char *mlp_table_text(const struct mlp_table *t, size_t i)
 {
-	return i < t->nr ? ((const struct cell *)t->cells)[i].text : "";
+	return i < t->nr ? CELL_TEXT(t, &((const struct cell *)t->cells)[i]) : "";
 }
 
 void mlp_table_release(struct mlp_table *t)
 {
-	for (size_t i = 0; i < t->nr; i++)
-		free(((struct cell *)t->cells)[i].text);
+	mlp_buf_release(&t->text);
 	free(t->cells);
 	free(t->right);
 	memset(t, 0, sizeof(*t));
@@ -436,7 +452,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			for (size_t c = 0; c < t->cols; c++) {
 				if (c)
 					mlp_buf_addch(b, fmt == MLP_FMT_TSV ? '\t' : ',');
-				csv_field(b, cells[r * t->cols + c].text, fmt == MLP_FMT_TSV);
+				csv_field(b, CELL_TEXT(t, &cells[r * t->cols + c]), fmt == MLP_FMT_TSV);
 			}
 			mlp_buf_addch(b, '\n');
 		}
@@ -447,7 +463,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			mlp_buf_adds(b, "|");
 			for (size_t c = 0; c < t->cols; c++) {
 				mlp_buf_addch(b, ' ');
-				md_cell(b, cells[r * t->cols + c].text);
+				md_cell(b, CELL_TEXT(t, &cells[r * t->cols + c]));
 				mlp_buf_adds(b, " |");
 			}
 			mlp_buf_addch(b, '\n');
@@ -463,7 +479,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 	size_t *w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t)), start = b->len;
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < t->cols; c++) {
-			size_t x = display_width(cells[r * t->cols + c].text);
+			size_t x = cells[r * t->cols + c].width;
 			if (x > w[c])
 				w[c] = x;
 		}
@@ -485,9 +501,9 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			if (col)
 				mlp_buf_adds(b, col);
 			if (last && !t->right[c])
-				mlp_buf_adds(b, cl->text);
+				mlp_buf_adds(b, CELL_TEXT(t, cl));
 			else
-				pad(b, cl->text, w[c], t->right[c]);
+				pad_known(b, CELL_TEXT(t, cl), cl->width, w[c], t->right[c]);
 			if (col)
 				mlp_buf_adds(b, "\033[m");
 			if (!last)
