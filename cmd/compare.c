@@ -50,10 +50,10 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 	}
 	if (where && mlp_query_parse(&q, where) < 0)
 		die_query(where);
-	if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
-		die_lib();
 	if (where) {
-		if (mlp_run_list_filter(&list, q) < 0)
+		/* filtered from the index: only the matching runs are decoded */
+		struct mlp_select sel = { 0, 0, q };
+		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)
 			die_lib();
 		if (sort.nr && mlp_run_list_sort(&list, sort.items, sort.nr) < 0)
 			die_lib();
@@ -70,8 +70,28 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 		memset(&list, 0, sizeof(list));
 	} else {
 		chosen.runs = mlp_calloc((size_t)argc, sizeof(*chosen.runs));
-		for (int i = 0; i < argc; i++)
-			chosen.runs[chosen.nr++] = select_run(ctx, &list, argv[i], "newest");
+		/* runs named by id or name: just those, through the index */
+		for (int i = 0; i < argc; i++) {
+			char **m = NULL;
+			int n = mlp_run_resolve(&m, ctx->repo, argv[i]);
+			if (n == 1 && mlp_run_load(&chosen.runs[chosen.nr], ctx->repo, m[0], 0) < 0)
+				die_lib();
+			for (int k = 0; k < n; k++)
+				free(m[k]);
+			free(m);
+			if (n != 1)
+				break;
+			mlp_run_list_add(&list, chosen.runs[chosen.nr++]);
+		}
+		if (chosen.nr < (size_t)argc) {
+			/* a revision among them (or an unknown run): every run is needed */
+			mlp_run_list_release(&list);
+			chosen.nr = 0;
+			if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
+				die_lib();
+			for (int i = 0; i < argc; i++)
+				chosen.runs[chosen.nr++] = select_run(ctx, &list, argv[i], "newest");
+		}
 	}
 	o.all = all;
 	o.color = ctx->color;

@@ -651,7 +651,7 @@ static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 	return rebuild(ix, repo, sig, skipped, warn, data);
 }
 
-static void list_add(struct mlp_run_list *l, struct mlp_run *run)
+void mlp_run_list_add(struct mlp_run_list *l, struct mlp_run *run)
 {
 	if (l->nr == l->alloc) {
 		l->alloc = l->alloc ? l->alloc * 2 : 64;
@@ -750,7 +750,7 @@ static int take_row(struct mlp_run_list *out, struct mlp_repo *repo, const struc
 		mlp_run_free(run);
 		return 0;
 	}
-	list_add(out, run);
+	mlp_run_list_add(out, run);
 	return 1;
 }
 

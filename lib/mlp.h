@@ -441,6 +441,8 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 /* Keeps runs whose base is HEAD or an ancestor of it (or no base). */
 int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo);
 void mlp_run_list_release(struct mlp_run_list *list);
+/* Appends `run`, which the list then owns. */
+void mlp_run_list_add(struct mlp_run_list *list, struct mlp_run *run);
 
 int mlp_run_delete(struct mlp_repo *repo, const struct mlp_run *run);
 
