@@ -55,16 +55,16 @@ static char *env_pair(const char *k, const char *v)
 static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
-		struct mlp_run_list list = MLP_RUN_LIST_INIT;
+		struct mlp_run_name *names = NULL;
+		size_t nr = 0;
 		int clash = 0;
 
-		if (mlp_run_list_all(&list, ctx->repo, NULL, NULL) < 0)
+		if (mlp_run_names(&names, &nr, ctx->repo) < 0)
 			return;
-		for (size_t i = 0; i < list.nr; i++)
-			if (list.runs[i]->name && !strcmp(list.runs[i]->name, run->name) &&
-			    strcmp(list.runs[i]->id, run->id) < 0)
+		for (size_t i = 0; i < nr; i++)
+			if (!strcmp(names[i].name, run->name) && strcmp(names[i].id, run->id) < 0)
 				clash = 1;
-		mlp_run_list_release(&list);
+		mlp_run_names_free(names, nr);
 		if (!clash)
 			return;
 		free(run->name);

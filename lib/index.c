@@ -15,7 +15,7 @@
  * checked against the file size, so a stale, truncated or hostile index
  * costs a rebuild, never a wrong answer.  Deleting it loses nothing.
  *
- * File (little-endian): "MLPIDX2\n", u32 row count, u32 0, u64 signature,
+ * File (little-endian): "MLPIDX3\n", u32 row count, u32 0, u64 signature,
  * u64 size of the file; rows of ROW_SIZE bytes sorted newest first; then
  * the records.  Written to a temporary file and renamed.
  */
@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -154,14 +155,49 @@ static void hash_file(XXH64_state_t *h, const char *path)
 	close(fd);
 }
 
+/*
+ * A loose ref by its stat data (inode, size, times), and by its bytes
+ * when it changed in the last few seconds: file times are as coarse as
+ * the kernel's tick and inodes are reused, so two quick updates of a ref
+ * could otherwise leave the same stat data.  A ref hashed by its bytes
+ * now and by its stat data later changes the signature once more, which
+ * costs a needless check of the refs, never a stale answer.
+ */
+static void hash_loose(XXH64_state_t *h, int dfd, const char *name, time_t now)
+{
+	struct stat st;
+	char buf[256];
+
+	XXH64_update(h, name, strlen(name) + 1);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		XXH64_update(h, "missing", 7);
+		return;
+	}
+	XXH64_update(h, &st.st_ino, sizeof(st.st_ino));
+	XXH64_update(h, &st.st_size, sizeof(st.st_size));
+	XXH64_update(h, &st.st_mtim, sizeof(st.st_mtim));
+	XXH64_update(h, &st.st_ctim, sizeof(st.st_ctim));
+	if (now - st.st_mtim.tv_sec <= 2 || now - st.st_ctim.tv_sec <= 2) {
+		int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (n > 0)
+			XXH64_update(h, buf, (size_t)n);
+		else
+			XXH64_update(h, "unreadable", 10);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 static uint64_t refs_signature(struct mlp_repo *repo)
 {
 	const char *common = git_repository_commondir(repo->git);
 	const char *sep = common[strlen(common) - 1] == '/' ? "" : "/";
-	struct mlp_buf p = MLP_BUF_INIT, f = MLP_BUF_INIT;
+	struct mlp_buf p = MLP_BUF_INIT;
 	XXH64_state_t *h = XXH64_createState();
 	struct loose *l = NULL;
 	size_t n = 0, alloc = 0;
+	time_t now = time(NULL);
 	uint64_t sig;
 	DIR *d;
 	struct dirent *e;
@@ -182,20 +218,15 @@ static uint64_t refs_signature(struct mlp_repo *repo)
 		snprintf(l[n].name, sizeof(l[n].name), "%s", e->d_name);
 		n++;
 	}
+	mlp_qsort(l, n, sizeof(*l), loose_cmp);
+	for (size_t i = 0; d && i < n; i++)
+		hash_loose(h, dirfd(d), l[i].name, now);
 	if (d)
 		closedir(d);
-	mlp_qsort(l, n, sizeof(*l), loose_cmp);
-	for (size_t i = 0; i < n; i++) {
-		XXH64_update(h, l[i].name, strlen(l[i].name) + 1);
-		mlp_buf_reset(&f);
-		mlp_buf_addf(&f, "%s/%s", p.buf, l[i].name);
-		hash_file(h, f.buf);
-	}
 	sig = XXH64_digest(h);
 	XXH64_freeState(h);
 	free(l);
 	mlp_buf_release(&p);
-	mlp_buf_release(&f);
 	return sig;
 }
 
@@ -386,6 +417,9 @@ struct id_idx {
 	size_t idx;
 };
 
+/* A row's `off` in memory when its records are still those of the old index. */
+#define KEPT UINT64_MAX
+
 static int id_cmp(const void *a, const void *b)
 {
 	return memcmp(((const struct id_idx *)a)->id, ((const struct id_idx *)b)->id, 16);
@@ -437,10 +471,12 @@ static int list_refs(struct ref_ent **out, size_t *nr, struct mlp_repo *repo)
  * that fail to load are reported through `warn` and kept as broken rows
  * without records.
  */
-static void build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
-		       const struct index *old, struct sink *s, struct mlp_repo *repo,
-		       size_t *skipped, mlp_warn_fn warn, void *data)
+static size_t build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
+			 const struct index *old, struct sink *s, struct mlp_repo *repo,
+			 size_t *skipped, mlp_warn_fn warn, void *data)
 {
+	size_t loaded = 0;
+
 	struct id_idx *by_id = mlp_calloc(old->nr ? old->nr : 1, sizeof(*by_id));
 
 	for (size_t i = 0; i < old->nr; i++) {
@@ -467,6 +503,10 @@ static void build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
 			/* unchanged ref: the row stands (it is decoded when shown) */
 			const struct row *o = &old->rows[found->idx];
 			*r = *o;
+			if (s->fd < 0 && !old->mem.buf) {
+				r->off = KEPT;	/* in memory: its records stay in the old mapping */
+				continue;
+			}
 			r->off = s->off;
 			for (int f = 0; f < 3; f++)
 				sink_add(s, o->rec[f], o->len[f]);
@@ -474,6 +514,7 @@ static void build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
 			continue;
 		}
 		hex(id, refs[i].id, 16);
+		loaded++;
 		if (mlp_run_load_oid(&run, repo, id, &refs[i].oid, 0, raw) < 0) {
 			/* remembered as broken, so the next listing reports it again */
 			r->broken = r->reported = 1;
@@ -499,6 +540,7 @@ static void build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
 		mlp_run_free(run);
 	}
 	free(by_id);
+	return loaded;
 }
 
 static void write_header(unsigned char *h, size_t nr, uint64_t sig, uint64_t size)
@@ -547,18 +589,47 @@ static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_
 	return 0;
 }
 
+/* Writes the rows of `ix` (current, sorted) as the index file; best effort. */
+static void write_rows(struct index *ix, struct mlp_repo *repo, const char *path)
+{
+	struct sink s = { -1, NULL, MLP_BUF_INIT, 0, 0, 0 };
+	struct row *rows = mlp_malloc((ix->nr ? ix->nr : 1) * sizeof(*rows));
+	struct mlp_buf tmp = MLP_BUF_INIT;
+
+	memcpy(rows, ix->rows, ix->nr * sizeof(*rows));
+	mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	s.tmp = mlp_buf_detach(&tmp, NULL);
+	s.base = s.off = HEADER_SIZE + (uint64_t)ix->nr * ROW_SIZE;
+	mkdir(repo->mlpdir, 0777);
+	s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (s.fd >= 0) {
+		if (lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
+			s.failed = 1;
+		for (size_t i = 0; i < ix->nr; i++) {
+			rows[i].off = s.off;
+			for (int f = 0; f < 3; f++)
+				sink_add(&s, rows[i].rec[f], rows[i].len[f]);
+			sink_add(&s, rows[i].name, rows[i].name_len);
+		}
+		sink_commit(&s, rows, ix->nr, ix->sig, path);
+	}
+	free(rows);
+	free(s.tmp);
+	mlp_buf_release(&s.out);
+}
+
 /*
  * Makes `ix` hold exactly the current run refs, and writes the file
  * (best effort: a cache that cannot be written is rebuilt next time).
  */
-static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, size_t *skipped,
-		   mlp_warn_fn warn, void *data)
+static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int write,
+		   size_t *skipped, mlp_warn_fn warn, void *data)
 {
 	struct ref_ent *refs;
 	struct row *rows;
 	struct sink s = { -1, NULL, MLP_BUF_INIT, 0, 0, 0 };
 	char *path = index_path(repo);
-	size_t n;
+	size_t n, loaded;
 	int to_file, err = list_refs(&refs, &n, repo);
 
 	if (err < 0) {
@@ -572,14 +643,16 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, size_t
 		mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 		s.tmp = mlp_buf_detach(&tmp, NULL);
 	}
-	mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
-	s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (s.fd >= 0 && lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
-		s.failed = 1;
+	if (write) {
+		mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
+		s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (s.fd >= 0 && lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
+			s.failed = 1;
+	}
 	to_file = s.fd >= 0;
 	/* every object is read once: libgit2's object cache would only grow */
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
-	build_rows(rows, refs, n, ix, &s, repo, skipped, warn, data);
+	loaded = build_rows(rows, refs, n, ix, &s, repo, skipped, warn, data);
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
 	mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
 	if (to_file) {
@@ -604,22 +677,33 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, size_t
 		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
 		mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
 	}
-	/* in memory: point the rows at the records */
+	/* in memory: point the new rows at their records; the old mapping stays */
 	for (size_t i = 0; i < n; i++) {
-		const char *p = s.out.buf ? s.out.buf + (rows[i].off - s.base) : "";
+		const char *p;
+		if (rows[i].off == KEPT)
+			continue;
+		p = s.out.buf ? s.out.buf + (rows[i].off - s.base) : "";
 		for (int f = 0; f < 3; f++) {
 			rows[i].rec[f] = rows[i].len[f] ? p : "";
 			p += rows[i].len[f];
 		}
 		rows[i].name = rows[i].name_len ? p : "";
 	}
-	index_free(ix);
+	free(ix->rows);
+	mlp_buf_release(&ix->mem);
 	ix->rows = rows;
 	rows = NULL;
 	ix->nr = n;
 	ix->mem = s.out;
 	memset(&s.out, 0, sizeof(s.out));
 	ix->sig = sig;
+	/*
+	 * Not asked to write: still worth it once the runs read from git cost
+	 * more than copying the index (a command after this one reads them
+	 * again otherwise).
+	 */
+	if (!write && !to_file && loaded && loaded * 1000 >= n)
+		write_rows(ix, repo, path);
 done:
 	free(rows);
 	free(refs);
@@ -629,9 +713,13 @@ done:
 	return 0;
 }
 
-/* Loads the index and makes it current. */
-static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
-		      mlp_warn_fn warn, void *data)
+/*
+ * Loads the index and makes it current; the file is rewritten when it
+ * was not, unless `write` is 0 (a command that only needs names, such
+ * as `git mlp run`, leaves that to the next listing).
+ */
+static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write, size_t *skipped,
+			 mlp_warn_fn warn, void *data)
 {
 	uint64_t sig = refs_signature(repo);
 	int err = load_index(ix, repo);
@@ -648,7 +736,45 @@ static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 	}
 	if (err == 1 && ix->sig == sig)
 		return 0;
-	return rebuild(ix, repo, sig, skipped, warn, data);
+	return rebuild(ix, repo, sig, write, skipped, warn, data);
+}
+
+static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
+		      mlp_warn_fn warn, void *data)
+{
+	return open_index_rw(ix, repo, 1, skipped, warn, data);
+}
+
+int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
+{
+	struct index ix = { 0 };
+	size_t skipped = 0;
+	int err = open_index_rw(&ix, repo, 0, &skipped, NULL, NULL);
+
+	*out = NULL;
+	*nr = 0;
+	if (err < 0) {
+		index_free(&ix);
+		return err;
+	}
+	*out = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(**out));
+	for (size_t i = 0; i < ix.nr; i++) {
+		const struct row *r = &ix.rows[i];
+		if (r->broken || !r->name_len)
+			continue;
+		hex((*out)[*nr].id, r->id, 16);
+		(*out)[*nr].name = mlp_strndup(r->name, r->name_len);
+		(*nr)++;
+	}
+	index_free(&ix);
+	return 0;
+}
+
+void mlp_run_names_free(struct mlp_run_name *names, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(names[i].name);
+	free(names);
 }
 
 void mlp_run_list_add(struct mlp_run_list *l, struct mlp_run *run)

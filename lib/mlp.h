@@ -383,6 +383,14 @@ int mlp_snapshot(struct mlp_repo *repo, char tree_out[MLP_OID_HEXSZ + 1],
 int mlp_run_new_id(struct mlp_run *run);
 /* An unused adjective-noun name among the runs of `repo`. */
 int mlp_run_new_name(char **out, struct mlp_repo *repo);
+
+/* The names of the runs (from the index, without decoding any run). */
+struct mlp_run_name {
+	char id[MLP_ID_HEXSZ + 1];
+	char *name;
+};
+int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo);
+void mlp_run_names_free(struct mlp_run_name *names, size_t nr);
 int mlp_name_check(const char *name);
 
 struct mlp_run_files {

@@ -44,36 +44,20 @@ int mlp_name_check(const char *name)
 	return 0;
 }
 
-static int collect_name(struct mlp_repo *repo, char ***names, size_t *nr)
-{
-	struct mlp_run_list list = MLP_RUN_LIST_INIT;
-	int err = mlp_run_list_all(&list, repo, NULL, NULL);
-
-	if (err < 0)
-		return err;
-	*names = mlp_calloc(list.nr + 1, sizeof(char *));
-	*nr = 0;
-	for (size_t i = 0; i < list.nr; i++)
-		if (list.runs[i]->name)
-			(*names)[(*nr)++] = mlp_strdup(list.runs[i]->name);
-	mlp_run_list_release(&list);
-	return 0;
-}
-
-static int taken(char **names, size_t nr, const char *name)
+static int taken(const struct mlp_run_name *names, size_t nr, const char *name)
 {
 	for (size_t i = 0; i < nr; i++)
-		if (!strcmp(names[i], name))
+		if (!strcmp(names[i].name, name))
 			return 1;
 	return 0;
 }
 
 int mlp_run_new_name(char **out, struct mlp_repo *repo)
 {
-	char **names = NULL;
+	struct mlp_run_name *names = NULL;
 	size_t nr = 0;
 	struct mlp_buf b = MLP_BUF_INIT;
-	int err = collect_name(repo, &names, &nr);
+	int err = mlp_run_names(&names, &nr, repo);
 
 	*out = NULL;
 	if (err < 0)
@@ -90,9 +74,7 @@ int mlp_run_new_name(char **out, struct mlp_repo *repo)
 		if (!taken(names, nr, b.buf))
 			break;
 	}
-	for (size_t i = 0; i < nr; i++)
-		free(names[i]);
-	free(names);
+	mlp_run_names_free(names, nr);
 	*out = mlp_buf_detach(&b, NULL);
 	return 0;
 }
