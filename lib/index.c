@@ -15,9 +15,11 @@
  * checked against the file size, so a stale, truncated or hostile index
  * costs a rebuild, never a wrong answer.  Deleting it loses nothing.
  *
- * File (little-endian): "MLPIDX3\n", u32 row count, u32 0, u64 signature,
- * u64 size of the file; rows of ROW_SIZE bytes sorted newest first; then
- * the records.  Written to a temporary file and renamed.
+ * File (little-endian): "MLPIDX4\n", u32 row count, u32 size of the names,
+ * u64 signature, u64 size of the file; rows of ROW_SIZE bytes sorted newest
+ * first; the records; the names, together at the end so that finding a run
+ * by name reads only rows and names.  Written to a temporary file and
+ * renamed.
  */
 #include "internal.h"
 
@@ -34,7 +36,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "MLPIDX3\n"
+#define MAGIC "MLPIDX4\n"
 #define HEADER_SIZE 32
 #define ROW_SIZE 128
 #define INDEX_MAX_SIZE (8ull << 30)
@@ -47,7 +49,7 @@ struct row {
 	int64_t started, commit_time;
 	const char *rec[3];	/* into the mapping, or into `mem` */
 	uint32_t len[3];
-	uint32_t name_len;
+	uint32_t name_len, name_off;	/* name_off: while rebuilding, in the names */
 	const char *name;	/* the run's name (not NUL-terminated), likewise */
 	uint64_t off;		/* while rebuilding: the file offset of its records */
 };
@@ -58,6 +60,7 @@ struct index {
 	void *map;
 	size_t map_len;
 	struct mlp_buf mem;	/* the records, when the file could not be written */
+	struct mlp_buf names;	/* ...and the names */
 	uint64_t sig;
 };
 
@@ -67,6 +70,7 @@ static void index_free(struct index *ix)
 	if (ix->map)
 		munmap(ix->map, ix->map_len);
 	mlp_buf_release(&ix->mem);
+	mlp_buf_release(&ix->names);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -238,8 +242,8 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 	char *path = index_path(repo);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	const unsigned char *m;
-	uint64_t count, size;
+	const unsigned char *m, *names;
+	uint64_t count, size, names_len;
 
 	free(path);
 	if (fd < 0)
@@ -257,18 +261,21 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 	}
 	m = ix->map;
 	count = le(m + 8, 4);
+	names_len = le(m + 12, 4);
 	size = le(m + 24, 8);
 	if (!memcmp(m, "MLPIDX", 6) && memcmp(m, MAGIC, 8))
 		return 0;	/* an older layout: rebuilt without a word */
 	if (memcmp(m, MAGIC, 8) || size != ix->map_len ||
-	    count > (ix->map_len - HEADER_SIZE) / ROW_SIZE)
+	    count > (ix->map_len - HEADER_SIZE) / ROW_SIZE ||
+	    names_len > ix->map_len - HEADER_SIZE - count * ROW_SIZE)
 		return mlp_error_set(MLP_ECORRUPT, "index cache is truncated or not an index");
+	names = m + ix->map_len - names_len;
 	ix->sig = le(m + 16, 8);
 	ix->rows = mlp_calloc(count ? count : 1, sizeof(*ix->rows));
 	for (uint64_t i = 0; i < count; i++) {
 		const unsigned char *r = m + HEADER_SIZE + i * ROW_SIZE;
 		struct row *row = &ix->rows[ix->nr++];
-		uint64_t off = le(r + 96, 8), total = le(r + 120, 4);
+		uint64_t off = le(r + 96, 8), total = 0, name_off = le(r + 124, 4);
 		memcpy(row->id, r, 16);
 		memcpy(row->commit, r + 16, 20);
 		memcpy(row->workspace, r + 36, 20);
@@ -291,8 +298,11 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 			row->rec[f] = (const char *)m + off;
 			off += row->len[f];
 		}
-		row->name = (const char *)m + off;
 		row->name_len = (uint32_t)le(r + 120, 4);
+		if (name_off > names_len || row->name_len > names_len - name_off)
+			return mlp_error_set(MLP_ECORRUPT, "index cache row %llu points outside the file",
+					     (unsigned long long)i);
+		row->name = (const char *)names + name_off;
 	}
 	return 1;
 }
@@ -369,7 +379,7 @@ static void put_row(unsigned char *r, const struct row *row)
 		put(&b, row->len[f], 4);
 	put(&b, (uint64_t)!!row->broken, 4);
 	put(&b, row->name_len, 4);
-	put(&b, 0, 4);
+	put(&b, row->name_off, 4);
 	memcpy(r, b.buf, ROW_SIZE);
 	mlp_buf_release(&b);
 }
@@ -384,6 +394,7 @@ struct sink {
 	int fd;			/* -1: memory */
 	char *tmp;		/* the temporary file */
 	struct mlp_buf out;	/* the records (memory), or the ones not yet written (file) */
+	struct mlp_buf names;	/* the names, written after the records */
 	uint64_t base, off;	/* offset of the first record, and of the next */
 	int failed;
 };
@@ -400,6 +411,13 @@ static void sink_flush(struct sink *s)
 			done += (size_t)w;
 	}
 	mlp_buf_reset(&s->out);
+}
+
+static void sink_name(struct sink *s, struct row *r, const char *name, size_t len)
+{
+	r->name_off = (uint32_t)s->names.len;
+	r->name_len = (uint32_t)len;
+	mlp_buf_add(&s->names, name, len);
 }
 
 static void sink_add(struct sink *s, const void *data, size_t len)
@@ -510,7 +528,7 @@ static size_t build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
 			r->off = s->off;
 			for (int f = 0; f < 3; f++)
 				sink_add(s, o->rec[f], o->len[f]);
-			sink_add(s, o->name, o->name_len);
+			sink_name(s, r, o->name, o->name_len);
 			continue;
 		}
 		hex(id, refs[i].id, 16);
@@ -535,21 +553,20 @@ static size_t build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
 			mlp_buf_release(&raw[f]);
 		}
 		name = run->name ? run->name : "";
-		r->name_len = (uint32_t)strlen(name);
-		sink_add(s, name, r->name_len);
+		sink_name(s, r, name, strlen(name));
 		mlp_run_free(run);
 	}
 	free(by_id);
 	return loaded;
 }
 
-static void write_header(unsigned char *h, size_t nr, uint64_t sig, uint64_t size)
+static void write_header(unsigned char *h, size_t nr, size_t names_len, uint64_t sig, uint64_t size)
 {
 	struct mlp_buf b = MLP_BUF_INIT;
 
 	mlp_buf_add(&b, MAGIC, 8);
 	put(&b, nr, 4);
-	put(&b, 0, 4);
+	put(&b, names_len, 4);
 	put(&b, sig, 8);
 	put(&b, size, 8);
 	memcpy(h, b.buf, HEADER_SIZE);
@@ -567,8 +584,9 @@ static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_
 	unsigned char *head = mlp_malloc(len);
 	size_t done = 0;
 
+	mlp_buf_add(&s->out, s->names.buf ? s->names.buf : "", s->names.len);
 	sink_flush(s);
-	write_header(head, n, sig, s->off);
+	write_header(head, n, s->names.len, sig, s->off + s->names.len);
 	for (size_t i = 0; i < n; i++)
 		put_row(head + HEADER_SIZE + i * ROW_SIZE, &rows[i]);
 	while (!s->failed && done < len) {
@@ -592,7 +610,7 @@ static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_
 /* Writes the rows of `ix` (current, sorted) as the index file; best effort. */
 static void write_rows(struct index *ix, struct mlp_repo *repo, const char *path)
 {
-	struct sink s = { -1, NULL, MLP_BUF_INIT, 0, 0, 0 };
+	struct sink s = { -1, NULL, MLP_BUF_INIT, MLP_BUF_INIT, 0, 0, 0 };
 	struct row *rows = mlp_malloc((ix->nr ? ix->nr : 1) * sizeof(*rows));
 	struct mlp_buf tmp = MLP_BUF_INIT;
 
@@ -609,13 +627,14 @@ static void write_rows(struct index *ix, struct mlp_repo *repo, const char *path
 			rows[i].off = s.off;
 			for (int f = 0; f < 3; f++)
 				sink_add(&s, rows[i].rec[f], rows[i].len[f]);
-			sink_add(&s, rows[i].name, rows[i].name_len);
+			sink_name(&s, &rows[i], rows[i].name, rows[i].name_len);
 		}
 		sink_commit(&s, rows, ix->nr, ix->sig, path);
 	}
 	free(rows);
 	free(s.tmp);
 	mlp_buf_release(&s.out);
+	mlp_buf_release(&s.names);
 }
 
 /*
@@ -627,7 +646,7 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 {
 	struct ref_ent *refs;
 	struct row *rows;
-	struct sink s = { -1, NULL, MLP_BUF_INIT, 0, 0, 0 };
+	struct sink s = { -1, NULL, MLP_BUF_INIT, MLP_BUF_INIT, 0, 0, 0 };
 	char *path = index_path(repo);
 	size_t n, loaded;
 	int to_file, err = list_refs(&refs, &n, repo);
@@ -671,6 +690,7 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 		}
 		/* the file failed: again, into memory, without repeating the warnings */
 		mlp_buf_reset(&s.out);
+		mlp_buf_reset(&s.names);
 		s.off = s.base;
 		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 		build_rows(rows, refs, n, ix, &s, repo, &again, NULL, NULL);
@@ -687,15 +707,18 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 			rows[i].rec[f] = rows[i].len[f] ? p : "";
 			p += rows[i].len[f];
 		}
-		rows[i].name = rows[i].name_len ? p : "";
+		rows[i].name = rows[i].name_len ? s.names.buf + rows[i].name_off : "";
 	}
 	free(ix->rows);
 	mlp_buf_release(&ix->mem);
+	mlp_buf_release(&ix->names);
 	ix->rows = rows;
 	rows = NULL;
 	ix->nr = n;
 	ix->mem = s.out;
+	ix->names = s.names;
 	memset(&s.out, 0, sizeof(s.out));
+	memset(&s.names, 0, sizeof(s.names));
 	ix->sig = sig;
 	/*
 	 * Not asked to write: still worth it once the runs read from git cost
@@ -709,6 +732,7 @@ done:
 	free(refs);
 	free(s.tmp);
 	mlp_buf_release(&s.out);
+	mlp_buf_release(&s.names);
 	free(path);
 	return 0;
 }
@@ -1023,9 +1047,9 @@ static int fast_resolve(char ***ids, git_oid **commits, int *count, struct mlp_r
 	char *path = index_path(repo);
 	int fd = open(path, O_RDONLY | O_CLOEXEC), by_id;
 	struct stat st;
-	const unsigned char *m;
+	const unsigned char *m, *names;
 	void *map;
-	uint64_t rows;
+	uint64_t rows, names_len;
 	size_t len = strlen(spec), n = 0;
 
 	free(path);
@@ -1041,11 +1065,15 @@ static int fast_resolve(char ***ids, git_oid **commits, int *count, struct mlp_r
 		return 0;
 	m = map;
 	rows = le(m + 8, 4);
+	names_len = le(m + 12, 4);
 	if (memcmp(m, MAGIC, 8) || le(m + 24, 8) != (uint64_t)st.st_size ||
-	    rows > ((uint64_t)st.st_size - HEADER_SIZE) / ROW_SIZE || le(m + 16, 8) != refs_signature(repo)) {
+	    rows > ((uint64_t)st.st_size - HEADER_SIZE) / ROW_SIZE ||
+	    names_len > (uint64_t)st.st_size - HEADER_SIZE - rows * ROW_SIZE ||
+	    le(m + 16, 8) != refs_signature(repo)) {
 		munmap(map, (size_t)st.st_size);
 		return 0;
 	}
+	names = m + st.st_size - names_len;
 	by_id = len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len);
 	for (int pass = by_id ? 0 : 1; pass < 2 && !n; pass++) {
 		for (uint64_t i = 0; i < rows; i++) {
@@ -1058,10 +1086,9 @@ static int fast_resolve(char ***ids, git_oid **commits, int *count, struct mlp_r
 				if (k < len)
 					continue;
 			} else {
-				uint64_t off = le(r + 96, 8) + le(r + 104, 4) + le(r + 108, 4) + le(r + 112, 4);
-				uint64_t nl = le(r + 120, 4);
-				if (nl != len || off > (uint64_t)st.st_size || nl > (uint64_t)st.st_size - off ||
-				    memcmp(m + off, spec, len))
+				uint64_t nl = le(r + 120, 4), off = le(r + 124, 4);
+				if (nl != len || off > names_len || nl > names_len - off ||
+				    memcmp(names + off, spec, len))
 					continue;
 			}
 			*ids = mlp_realloc(*ids, (n + 1) * sizeof(**ids));
