@@ -52,7 +52,7 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 		die_query(where);
 	if (where) {
 		/* filtered from the index: only the matching runs are decoded */
-		struct mlp_select sel = { 0, 0, q };
+		struct mlp_select sel = { .where = q };
 		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)
 			die_lib();
 		if (sort.nr && mlp_run_list_sort(&list, sort.items, sort.nr) < 0)

@@ -67,7 +67,7 @@ int cmd_export(int argc, const char **argv, struct mlp_ctx *ctx)
 	if (where && mlp_query_parse(&q, where) < 0)
 		die_query(where);
 	{
-		struct mlp_select sel = { !all, 0, q };
+		struct mlp_select sel = { .head_scope = !all, .where = q };
 		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)
 			die_lib();
 	}

@@ -106,7 +106,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	}
 	{
 		/* without filters or sorting, only the runs shown are decoded */
-		struct mlp_select sel = { !all, 0, q };
+		struct mlp_select sel = { .head_scope = !all, .where = q };
 		if (!sort.nr && !experiment && !branch && limit >= 0)
 			sel.limit = (size_t)limit;
 		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)

@@ -951,6 +951,25 @@ static void decode_rows(const struct index *ix, const size_t *rows, size_t n, st
 		pthread_join(th[t], NULL);
 }
 
+/* Narrows `keep` (NULL: every row) to the rows based on one of `bases`. */
+static char *base_rows(struct index *ix, const char *const *bases, size_t n, char *keep)
+{
+	unsigned char (*want)[20] = mlp_malloc((n ? n : 1) * 20);
+	size_t nw = 0;
+
+	if (!keep)
+		keep = memset(mlp_malloc(ix->nr ? ix->nr : 1), 1, ix->nr ? ix->nr : 1);
+	for (size_t i = 0; i < n; i++)
+		if (strlen(bases[i]) == MLP_OID_HEXSZ && !unhex(want[nw], bases[i], 20))
+			nw++;
+	mlp_qsort(want, nw, 20, oid_cmp);
+	for (size_t i = 0; i < ix->nr; i++)
+		keep[i] = keep[i] && ix->rows[i].has_base && nw &&
+			  bsearch(ix->rows[i].base, want, nw, 20, oid_cmp);
+	free(want);
+	return keep;
+}
+
 int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 			const struct mlp_select *sel, mlp_warn_fn warn, void *data)
 {
@@ -967,6 +986,8 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 	}
 	if (sel && sel->head_scope)
 		keep = scope_rows(&ix, repo);
+	if (sel && sel->bases)
+		keep = base_rows(&ix, sel->bases, sel->nbases, keep);
 	if (sel && sel->where && mlp_query_view_ok(sel->where))
 		by_view = 1;
 	if (batch)

@@ -439,6 +439,8 @@ struct mlp_select {
 	int head_scope;		/* only runs of HEAD's history (as mlp_run_list_scope_head) */
 	size_t limit;		/* newest first, at most this many; 0: all */
 	const struct mlp_query *where;	/* runs not matching are dropped as they are decoded */
+	const char *const *bases;	/* if set: only runs based on one of these commits (hex) */
+	size_t nbases;
 };
 /*
  * Runs newest first, through the index cache: scoping and limiting need
