@@ -26,17 +26,28 @@ cd "$work/repo"
 echo "== index build (first listing)"
 t git-mlp ls --all --limit 1 >/dev/null
 id=$(git for-each-ref --count=1 --format='%(refname:lstrip=3)' refs/mlp/runs/)
+echo "== the issue's query matches $(git-mlp ls --all --where 'metrics.acc > 0.9 and params.lr < 0.01' --format=csv | tail -n +2 | wc -l) runs"
 hyperfine -N --warmup 2 --runs 10 \
 	"git-mlp ls --all --limit 20" \
 	"git-mlp ls --limit 20" \
+	"git-mlp ls --all --where 'metrics.acc > 0.9 and params.lr < 0.01' --sort -metrics.acc" \
 	"git-mlp ls --all --where 'metrics.acc > 0.9 and params.lr < 0.01' --sort -metrics.acc --limit 20" \
 	"git-mlp show $(echo "$id" | cut -c1-8)" \
 	"git-mlp show run-5" \
+	"git-mlp diff run-5 run-6" \
+	"git-mlp compare run-5 run-6 run-7" \
+	"git-mlp log -n 5" \
 	"git rev-parse refs/mlp/runs/$id"
 echo "== peak RSS"
 t git-mlp ls --all --limit 20 >/dev/null
-t git-mlp ls --all --where 'metrics.acc > 0.9 and params.lr < 0.01' --sort -metrics.acc --limit 20 >/dev/null
+t git-mlp ls --all --where 'metrics.acc > 0.9 and params.lr < 0.01' --sort -metrics.acc >/dev/null
 t git-mlp diff run-5 run-6 >/dev/null
+t git-mlp log -n 5 >/dev/null
+echo "== index rebuild (deleted)"
+rm -f .git/mlp/index
+t git-mlp ls --all --limit 1 >/dev/null
+echo "== recording a run among $N (git mlp run -- true)"
+hyperfine -N --warmup 2 --runs 10 "git-mlp run -- true"
 
 echo "== ingesting $P points (2 metrics a line) from a child"
 cd "$work"
