@@ -562,18 +562,15 @@ void mlp_render_artifacts(struct mlp_buf *b, const struct mlp_run *run)
 	mlp_buf_adds(b, "artifacts:\n");
 	for (size_t i = 0; i < run->artifact_nr; i++) {
 		const struct mlp_artifact *a = &run->artifact[i];
-		size_t start;
 
 		mlp_buf_adds(b, "  ");
-		mlp_buf_adds(b, a->path);
+		mlp_text_sanitizes(b, a->path, 0);
 		if (a->type == MLP_ART_SYMLINK) {
 			mlp_buf_adds(b, "  (symlink)\n");
 			continue;
 		}
 		mlp_buf_adds(b, "  ");
-		start = b->len;
 		human_size(b, a->size);
-		(void)start;
 		mlp_buf_addf(b, ", %llu chunk%s", (unsigned long long)a->chunks, a->chunks == 1 ? "" : "s");
 		if (a->mode == 0100755)
 			mlp_buf_adds(b, ", executable");
