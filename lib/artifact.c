@@ -474,6 +474,10 @@ static int decode_file(struct mlp_mp *r, struct mlp_artifact *a)
 	}
 	if (!a->path)
 		return mlp_error_set(MLP_ECORRUPT, "artifacts.mp: a file has no path");
+	/* every writer records both; without them the entry cannot be checked or written back */
+	if (!a->oid[0] || !a->xxh128[0])
+		return mlp_error_set(MLP_ECORRUPT, "artifacts.mp: '%s' has no %s", a->path,
+				     !a->oid[0] ? "oid" : "xxh128");
 	if ((a->type == MLP_ART_SYMLINK) != (a->mode == 0120000))
 		return mlp_error_set(MLP_ECORRUPT, "artifacts.mp: '%s': type and mode disagree", a->path);
 	return 0;
