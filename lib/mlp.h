@@ -314,6 +314,25 @@ const char *mlp_repo_prefix(const struct mlp_repo *repo);
 /* Creates the mlp directory and config defaults; *created says if new. */
 int mlp_repo_init(struct mlp_repo *repo, int *created);
 
+/*
+ * A `<ref>.lock` file under refs/mlp/: a writer updating that ref holds it
+ * for milliseconds; one left by a writer that died blocks every update of
+ * the ref until it is removed.
+ */
+struct mlp_ref_lock {
+	const char *name;	/* "refs/mlp/runs/<id>.lock" */
+	const char *run;	/* <id> for a lock of refs/mlp/runs/<id>, else NULL */
+	int64_t age_ms;		/* now - its modification time (negative with clock skew) */
+};
+/* Older than this, no writer holds a lock any more: fsck calls it stale. */
+#define MLP_LOCK_STALE_MS (10 * 60 * 1000)
+/*
+ * Calls `cb` for each lock file under refs/mlp/ of the common git
+ * directory, in name order; with `run` set, only for that run's ref.
+ */
+int mlp_repo_ref_locks(struct mlp_repo *repo, const char *run,
+		       void (*cb)(void *data, const struct mlp_ref_lock *lock), void *data);
+
 /* Config lookups: `git -c` values first, then git's config files. */
 int mlp_config_get_string(struct mlp_repo *repo, const char *key, char **out);
 int mlp_config_get_int64(struct mlp_repo *repo, const char *key, int64_t *out, int64_t dflt);
