@@ -116,9 +116,9 @@ static void load_config_params(struct mlp_repo *repo)
 		for (long i = 0; i < n && i < 1000; i++) {
 			char name[64];
 			const char *ck, *cv;
-			snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%ld", i); /* mlp-allow-seam */
+			snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%ld", i);
 			ck = getenv(name);
-			snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%ld", i); /* mlp-allow-seam */
+			snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%ld", i);
 			cv = getenv(name);
 			if (ck && cv)
 				add_param(repo, ck, strlen(ck), cv);
