@@ -121,7 +121,7 @@ int cmd_apply(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (run_git(NULL, head[0] ? reset : empty, 0) != 0)
 			warning("the workspace is in the work tree, but the index could not be reset to HEAD");
 	}
-	fprintf(stderr, "applied the workspace of run %.8s (%s)\n", run->id, run->name ? run->name : "");
+	fprintf(stderr, "applied the workspace of run %.8s (%s)\n", run->id, term_text(run->name));
 	if (run->base[0] && strcmp(run->base, head))
 		fprintf(stderr, "note: HEAD is not the run's base commit %.12s; the work tree holds the run's files on top of HEAD\n",
 			run->base);

@@ -65,6 +65,12 @@ int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1]
 void write_stdout(const struct mlp_buf *b);
 /* Writes b to path ("-" or NULL: stdout); prints the error and returns -1. */
 int write_file_or_stdout(const char *path, const struct mlp_buf *b);
+/*
+ * A string of a record made safe for a terminal (mlp_text_sanitize), in
+ * one of 4 buffers used in turn: valid until the 4th call after; NULL
+ * gives "".
+ */
+const char *term_text(const char *s);
 /* The width of the terminal on stdout, or 0 when it is not one. */
 size_t term_width(void);
 /* Starts the pager for stdout when it is a terminal; 1 when started. */

@@ -15,7 +15,7 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 {
 	const char *fmt_name = "table", *where = NULL, *sweep = NULL;
 	struct mlp_buf sweep_where = MLP_BUF_INIT;
-	int all = 0;
+	int all = 0, ret = 0;
 	long long limit = 20;
 	enum mlp_format fmt;
 	struct mlp_strlist sort = { 0 };
@@ -63,8 +63,8 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 			list.nr = (size_t)limit;
 		}
 		if (!list.nr) {
-			error("no run matches '%s'", where);
-			return 1;
+			ret = error("no run matches '%s'", where);
+			goto done;
 		}
 		chosen = list;
 		memset(&list, 0, sizeof(list));
@@ -98,6 +98,7 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 	o.repo = ctx->repo;
 	mlp_render_compare(&out, &chosen, fmt, &o);
 	write_stdout(&out);
+done:
 	mlp_buf_release(&out);
 	if (where)
 		mlp_run_list_release(&chosen);
@@ -107,5 +108,5 @@ int cmd_compare(int argc, const char **argv, struct mlp_ctx *ctx)
 	mlp_query_free(q);
 	mlp_strlist_free(&sort);
 	mlp_buf_release(&sweep_where);
-	return 0;
+	return ret ? 1 : 0;
 }

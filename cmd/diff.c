@@ -27,7 +27,7 @@ static double parse_threshold(const char *s)
 int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx)
 {
 	const char *fmt_name = "text", *pick = "newest", *threshold_s = "0";
-	int all = 0, exit_code = 0, worse = 0;
+	int all = 0, exit_code = 0, worse = 0, ret = 0;
 	enum mlp_format fmt;
 	struct mlp_run_list list = MLP_RUN_LIST_INIT;
 	struct mlp_run *a = NULL, *b = NULL;
@@ -102,8 +102,8 @@ int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (mlp_repo_resolve_commit(ctx->repo, "HEAD", commit, tree) == 0)
 			b = pick_from_commit(&list, commit, tree, "newest", a, 0);
 		if (!b) {
-			error("no other run of HEAD to compare '%s' with", argv[0]);
-			return 1;
+			ret = error("no other run of HEAD to compare '%s' with", argv[0]);
+			goto done;
 		}
 	} else {
 		/*
@@ -114,13 +114,13 @@ int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx)
 		size_t n = 0;
 		char commit[MLP_OID_HEXSZ + 1], tree[MLP_OID_HEXSZ + 1];
 		if (mlp_repo_resolve_commit(ctx->repo, "HEAD", commit, tree) < 0) {
-			error("HEAD has no commit yet: name two runs");
-			return 1;
+			ret = error("HEAD has no commit yet: name two runs");
+			goto done;
 		}
 		b = pick_from_commit(&list, commit, tree, "newest", NULL, 0);
 		if (!b) {
-			error("HEAD (%.7s) has no runs: name the runs to compare", commit);
-			return 1;
+			ret = error("HEAD (%.7s) has no runs: name the runs to compare", commit);
+			goto done;
 		}
 		a = pick_from_commit(&list, commit, tree, pick, b, 1);
 		if (mlp_repo_log(&log, &n, ctx->repo, "HEAD", 1000) < 0)
@@ -129,8 +129,8 @@ int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx)
 			a = pick_from_commit(&list, log[i].id, NULL, pick, NULL, 0);
 		mlp_commit_infos_free(log, n);
 		if (!a) {
-			error("no earlier run to compare %.8s (%s) with", b->id, b->name ? b->name : "-");
-			return 1;
+			ret = error("no earlier run to compare %.8s (%s) with", b->id, b->name ? b->name : "-");
+			goto done;
 		}
 	}
 	o.all = all;
@@ -138,7 +138,8 @@ int cmd_diff(int argc, const char **argv, struct mlp_ctx *ctx)
 	o.repo = ctx->repo;
 	mlp_render_diff(&out, a, b, fmt, &o, threshold, &worse);
 	write_stdout(&out);
+done:
 	mlp_buf_release(&out);
 	mlp_run_list_release(&list);
-	return exit_code && worse ? 1 : 0;
+	return ret || (exit_code && worse) ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /*
  * git mlp fsck: decode every record of every run (or the runs named),
- * re-hash every artifact, and report each problem with its run (and
- * path); with --live, finish the live runs of this host whose
- * `git mlp run` died, as "crashed".
+ * re-hash every artifact, look for ref locks left behind, and report each
+ * problem with its run (and path); with --live, finish the live runs of
+ * this host whose `git mlp run` died, as "crashed".
  */
 #include "cmd.h"
 
@@ -13,6 +13,40 @@ static const char *const fsck_usage[] = { "git mlp fsck [--live] [<run>...]", NU
 static void artifact_problem(void *data, const char *path, const char *msg)
 {
 	error("run %s: artifact '%s': %s", (const char *)data, path, msg);
+}
+
+/* In fsck a run that does not decode is an error, not a warning. */
+static void error_cb(void *data, const char *msg)
+{
+	(void)data;
+	error("%s", msg);
+}
+
+/*
+ * A lock older than MLP_LOCK_STALE_MS was left by a writer that died and
+ * blocks every update of its ref: an error.  A younger one may belong to
+ * a writer at work: a warning only.
+ */
+static void lock_problem(void *data, const struct mlp_ref_lock *lock)
+{
+	size_t *stale = data;
+	struct mlp_buf age = MLP_BUF_INIT, limit = MLP_BUF_INIT, who = MLP_BUF_INIT;
+
+	mlp_format_age(&age, lock->age_ms);
+	mlp_format_age(&limit, MLP_LOCK_STALE_MS);
+	if (lock->run)
+		mlp_buf_addf(&who, "run %s: ", lock->run);
+	if (lock->age_ms >= MLP_LOCK_STALE_MS) {
+		error("%sstale lock %s (%s old, older than %s): no update of %s until it is removed",
+		      who.buf ? who.buf : "", lock->name, age.buf, limit.buf, lock->run ? "the run" : "its ref");
+		(*stale)++;
+	} else {
+		warning("%slock %s is %s old: a writer may be updating %s", who.buf ? who.buf : "",
+			lock->name, age.buf, lock->run ? "the run" : "its ref");
+	}
+	mlp_buf_release(&age);
+	mlp_buf_release(&limit);
+	mlp_buf_release(&who);
 }
 
 static int check_one(struct mlp_ctx *ctx, const char *id)
@@ -35,7 +69,7 @@ static int check_one(struct mlp_ctx *ctx, const char *id)
 int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx)
 {
 	int live = 0, bad = 0;
-	size_t n = 0, checked = 0;
+	size_t n = 0, checked = 0, stale = 0;
 	struct mlp_option opts[] = {
 		OPT_BOOL(0, "live", &live, "finish live runs of this host whose git-mlp died, as crashed"),
 		OPT_END()
@@ -56,11 +90,15 @@ int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx)
 			}
 			bad += check_one(ctx, id);
 			checked++;
+			if (mlp_repo_ref_locks(ctx->repo, id, lock_problem, &stale) < 0)
+				die_lib();
 		}
 	} else if (!live) {
 		struct mlp_run_list list = MLP_RUN_LIST_INIT;
+		if (mlp_repo_ref_locks(ctx->repo, NULL, lock_problem, &stale) < 0)
+			die_lib();
 		/* list_all reports runs that do not decode; check the rest deeply */
-		if (mlp_run_list_all(&list, ctx->repo, warn_cb, NULL) < 0)
+		if (mlp_run_list_all(&list, ctx->repo, error_cb, NULL) < 0)
 			die_lib();
 		bad += (int)list.skipped;
 		checked += list.skipped;
@@ -68,7 +106,11 @@ int cmd_fsck(int argc, const char **argv, struct mlp_ctx *ctx)
 			bad += check_one(ctx, list.runs[i]->id);
 		mlp_run_list_release(&list);
 	}
-	if (checked)
-		printf("checked %zu run%s: %d with problems\n", checked, checked == 1 ? "" : "s", bad);
-	return bad ? 1 : 0;
+	if (checked) {
+		printf("checked %zu run%s: %d with problems", checked, checked == 1 ? "" : "s", bad);
+		if (stale)
+			printf("; %zu stale lock%s", stale, stale == 1 ? "" : "s");
+		putchar('\n');
+	}
+	return bad || stale ? 1 : 0;
 }

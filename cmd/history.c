@@ -79,7 +79,7 @@ int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx)
 		gmtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 		mlp_buf_addf(&out, "%scommit %.7s%s %s %s  (%s)\n", yellow, log[i].id, reset, date,
-			     log[i].subject, log[i].author);
+			     term_text(log[i].subject), term_text(log[i].author));
 		size_t lo = 0, hi = list.nr;
 		while (lo < hi) {	/* the first run based on this commit */
 			size_t mid = lo + (hi - lo) / 2;
@@ -93,12 +93,15 @@ int cmd_log_history(int argc, const char **argv, struct mlp_ctx *ctx)
 		for (size_t j = hi; j-- > lo;) {	/* oldest run first */
 			const struct mlp_run *r = list.runs[by_base[j]];
 			size_t shown = 0;
-			mlp_buf_addf(&out, "    %.8s %-20s %-9s%s", r->id, r->name ? r->name : "-",
-				     mlp_status_name(r->status), r->dirty ? " dirty" : "");
+			const char *name = term_text(r->name ? r->name : "-");
+			mlp_buf_addf(&out, "    %.8s %s", r->id, name);
+			for (size_t w = mlp_text_width(name); w < 20; w++)
+				mlp_buf_addch(&out, ' ');
+			mlp_buf_addf(&out, " %-9s%s", mlp_status_name(r->status), r->dirty ? " dirty" : "");
 			for (size_t k = 0; k < r->summary_nr && shown < 6; k++) {
 				if (!all_metrics && mlp_metric_goal(ctx->repo, r->summary[k].key) == MLP_GOAL_NONE)
 					continue;
-				mlp_buf_addf(&out, " %s=", r->summary[k].key);
+				mlp_buf_addf(&out, " %s=", term_text(r->summary[k].key));
 				mlp_format_number(&out, r->summary[k].last);
 				shown++;
 			}

@@ -51,10 +51,12 @@ void print_sync_result(struct mlp_ctx *ctx, const struct mlp_sync_result *res, i
 		const struct mlp_sync_item *it = &res->items[i];
 		if (!show_uptodate && it->state == MLP_SYNC_UPTODATE)
 			continue;
-		printf("%-10s %.8s  %s", mlp_sync_state_name(it->state), it->id, name_of(&list, it->id));
+		printf("%-10s %.8s  %s", mlp_sync_state_name(it->state), it->id, term_text(name_of(&list, it->id)));
 		if (it->reason && (it->state == MLP_SYNC_REJECTED || it->state == MLP_SYNC_KEPT)) {
 			char *nl = strchr(it->reason, '\n');
-			printf(" (%.*s)", nl ? (int)(nl - it->reason) : (int)strlen(it->reason), it->reason);
+			char *reason = mlp_strndup(it->reason, nl ? (size_t)(nl - it->reason) : strlen(it->reason));
+			printf(" (%s)", term_text(reason));
+			free(reason);
 		}
 		putchar('\n');
 	}

@@ -201,7 +201,7 @@ static long start_queued(void *data, size_t i)
 		args[n++] = run->cmd[a];
 	args[n] = NULL;
 	mlp_buf_addf(&dir, "%s%s", mlp_repo_workdir(q->ctx->repo), run->cwd ? run->cwd : "");
-	fprintf(stderr, "queue: running %.8s (%s)\n", run->id, run->name ? run->name : "");
+	fprintf(stderr, "queue: running %.8s (%s)\n", run->id, term_text(run->name));
 	pid = spawn_mlp(args, dir.buf, 1);
 	free(args);
 	mlp_buf_release(&dir);

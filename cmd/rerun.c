@@ -172,7 +172,7 @@ int cmd_rerun(int argc, const char **argv, struct mlp_ctx *ctx)
 		args[n++] = cmd[i];
 	args[n] = NULL;
 
-	fprintf(stderr, "rerun of %.8s (%s) in %s\n", run->id, run->name ? run->name : "", wt.buf);
+	fprintf(stderr, "rerun of %.8s (%s) in %s\n", run->id, term_text(run->name), wt.buf);
 	sweep_catch_signals();
 	pid = spawn_mlp(args, dir.buf, 1);
 	if (pid > 0) {

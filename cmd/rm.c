@@ -51,7 +51,7 @@ int cmd_rm(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (mlp_run_delete(ctx->repo, run) < 0)
 			ret = error("%s", mlp_error_message()) ? 1 : 1;
 		else
-			printf("removed run %.8s (%s)\n", run->id, run->name ? run->name : "-");
+			printf("removed run %.8s (%s)\n", run->id, term_text(run->name ? run->name : "-"));
 		mlp_run_free(run);
 	}
 	return ret;

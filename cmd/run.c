@@ -326,7 +326,7 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (run->artifact_nr)
 			mlp_buf_addf(&summary, ", %zu artifact%s", run->artifact_nr,
 				     run->artifact_nr == 1 ? "" : "s");
-		fprintf(stderr, "%s\n", summary.buf);
+		fprintf(stderr, "%s\n", term_text(summary.buf));
 	}
 	mlp_live_free(live);
 

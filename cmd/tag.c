@@ -77,7 +77,7 @@ int cmd_tag(int argc, const char **argv, struct mlp_ctx *ctx)
 		for (size_t i = 0; i < run->tags.nr; i++) {
 			struct mlp_buf b = MLP_BUF_INIT;
 			mlp_value_format(&b, &run->tags.items[i].val);
-			printf("%s=%s\n", run->tags.items[i].key, b.buf ? b.buf : "");
+			printf("%s=%s\n", term_text(run->tags.items[i].key), term_text(b.buf));
 			mlp_buf_release(&b);
 		}
 	mlp_run_free(run);
@@ -125,8 +125,14 @@ int cmd_note(int argc, const char **argv, struct mlp_ctx *ctx)
 	if (mlp_run_load(&run, ctx->repo, id, 0) < 0)
 		die_lib();
 	if (!msg && !file && !clear) {
-		if (run->note)
-			printf("%s%s", run->note, run->note[0] && run->note[strlen(run->note) - 1] == '\n' ? "" : "\n");
+		if (run->note) {
+			struct mlp_buf b = MLP_BUF_INIT;
+			mlp_text_sanitizes(&b, run->note, MLP_TEXT_NL | MLP_TEXT_TAB);
+			if (!b.len || b.buf[b.len - 1] != '\n')
+				mlp_buf_addch(&b, '\n');
+			write_stdout(&b);
+			mlp_buf_release(&b);
+		}
 		else
 			ret = 1;	/* "no": there is no note */
 		mlp_run_free(run);

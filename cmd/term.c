@@ -21,6 +21,17 @@ size_t term_width(void)
 	return 80;
 }
 
+const char *term_text(const char *s)
+{
+	static struct mlp_buf bufs[4];
+	static unsigned next;
+	struct mlp_buf *b = &bufs[next++ % 4];
+
+	mlp_buf_reset(b);
+	mlp_text_sanitizes(b, s, 0);
+	return b->buf ? b->buf : "";
+}
+
 void die_query(const char *expr)
 {
 	size_t col = mlp_query_error_column();

@@ -7,12 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Messages name runs, keys and paths that may come from someone else's
+ * records: like git's vreportf(), no control character of theirs reaches
+ * the terminal.
+ */
 static void report(const char *prefix, const char *fmt, va_list ap)
 {
+	struct mlp_buf msg = MLP_BUF_INIT, out = MLP_BUF_INIT;
+
 	fflush(stdout);
-	fputs(prefix, stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	mlp_buf_vaddf(&msg, fmt, ap);
+	mlp_buf_adds(&out, prefix);
+	mlp_text_sanitize(&out, msg.buf, msg.len, MLP_TEXT_NL | MLP_TEXT_TAB);
+	mlp_buf_addch(&out, '\n');
+	fwrite(out.buf, 1, out.len, stderr);
+	mlp_buf_release(&msg);
+	mlp_buf_release(&out);
 }
 
 void die(const char *fmt, ...)
@@ -77,7 +88,7 @@ int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1]
 		for (int i = 0; i < n; i++) {
 			struct mlp_run *run = NULL;
 			mlp_run_load(&run, ctx->repo, ids[i], 0);
-			fprintf(stderr, "  %s %s\n", ids[i], run && run->name ? run->name : "");
+			fprintf(stderr, "  %s %s\n", ids[i], term_text(run ? run->name : NULL));
 			mlp_run_free(run);
 		}
 	} else {

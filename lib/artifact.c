@@ -474,6 +474,10 @@ static int decode_file(struct mlp_mp *r, struct mlp_artifact *a)
 	}
 	if (!a->path)
 		return mlp_error_set(MLP_ECORRUPT, "artifacts.mp: a file has no path");
+	/* every writer records both; without them the entry cannot be checked or written back */
+	if (!a->oid[0] || !a->xxh128[0])
+		return mlp_error_set(MLP_ECORRUPT, "artifacts.mp: '%s' has no %s", a->path,
+				     !a->oid[0] ? "oid" : "xxh128");
 	if ((a->type == MLP_ART_SYMLINK) != (a->mode == 0120000))
 		return mlp_error_set(MLP_ECORRUPT, "artifacts.mp: '%s': type and mode disagree", a->path);
 	return 0;
@@ -562,18 +566,15 @@ void mlp_render_artifacts(struct mlp_buf *b, const struct mlp_run *run)
 	mlp_buf_adds(b, "artifacts:\n");
 	for (size_t i = 0; i < run->artifact_nr; i++) {
 		const struct mlp_artifact *a = &run->artifact[i];
-		size_t start;
 
 		mlp_buf_adds(b, "  ");
-		mlp_buf_adds(b, a->path);
+		mlp_text_sanitizes(b, a->path, 0);
 		if (a->type == MLP_ART_SYMLINK) {
 			mlp_buf_adds(b, "  (symlink)\n");
 			continue;
 		}
 		mlp_buf_adds(b, "  ");
-		start = b->len;
 		human_size(b, a->size);
-		(void)start;
 		mlp_buf_addf(b, ", %llu chunk%s", (unsigned long long)a->chunks, a->chunks == 1 ? "" : "s");
 		if (a->mode == 0100755)
 			mlp_buf_adds(b, ", executable");

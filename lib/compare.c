@@ -94,7 +94,8 @@ static void key_union(struct mlp_map *keys, const struct mlp_run *r, int params)
 
 static void run_label(struct mlp_buf *b, const struct mlp_run *r)
 {
-	mlp_buf_addf(b, "%s (%.8s)", r->name ? r->name : "-", r->id);
+	mlp_text_sanitizes(b, r->name ? r->name : "-", 0);
+	mlp_buf_addf(b, " (%.8s)", r->id);
 }
 
 int mlp_render_diff(struct mlp_buf *b, const struct mlp_run *a, const struct mlp_run *bb,

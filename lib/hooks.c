@@ -503,27 +503,19 @@ int mlp_hook_autorun_start(struct mlp_repo *repo, const char *command, long *pid
 		return mlp_error_set(MLP_ERROR, "cannot open the autorun log: %s", strerror(e));
 	}
 	mlp_buf_release(&log);
-	pid = fork();
-	if (pid < 0) {
-		close(fd);
-		return mlp_error_set(MLP_ERROR, "cannot fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		setsid();
-		signal(SIGHUP, SIG_IGN);
-		dup2(null, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
+	{
+		const char *argv[] = { "git", "mlp", "run", "--", "sh", "-c", command, NULL };
 		/* the commit's temporary index is gone once the hook returns */
-		unsetenv("GIT_INDEX_FILE");
-		unsetenv("GIT_PREFIX");
-		if (repo->workdir && chdir(repo->workdir) < 0)
-			_exit(127);	/* mlp-allow-seam: the child */
-		execlp("git", "git", "mlp", "run", "--", "sh", "-c", command, (char *)NULL);
-		_exit(127);	/* mlp-allow-seam: the child */
+		static const char *const unset[] = { "GIT_INDEX_FILE", "GIT_PREFIX", NULL };
+		struct mlp_child child = { argv, NULL, unset, repo->workdir, { MLP_CHILD_DEVNULL, fd, fd }, 1 };
+		int e = mlp_child_spawn(&pid, &child);
+
+		close(fd);
+		if (e)
+			return mlp_error_set(MLP_ERROR, "cannot run git mlp run%s%s: %s",
+					     repo->workdir ? " in " : "", repo->workdir ? repo->workdir : "",
+					     strerror(e));
 	}
-	close(fd);
 	if (pid_out)
 		*pid_out = (long)pid;
 	return 0;

@@ -6,6 +6,7 @@
 
 #include "mlp.h"
 #include <git2.h>
+#include <sys/types.h>
 
 struct mlp_cfg_param {
 	char *key;	/* canonical: section and variable lowercased */
@@ -47,6 +48,30 @@ int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commi
 
 /* Resolves a run spec through the index cache (see mlp_run_resolve). */
 int mlp_index_resolve(char ***ids_out, git_oid **commits_out, struct mlp_repo *repo, const char *spec);
+
+/*
+ * A child process started with posix_spawn (lib/ never forks: the child
+ * of a fork could only report a failed exec by printing and exiting).
+ * argv[0] is looked up in PATH, and a file the kernel cannot execute
+ * (a script without #!) is run by /bin/sh, as execvp() does.
+ */
+struct mlp_child {
+	const char *const *argv;
+	const char *const *env_add;	/* "K=V" set over this process's environment */
+	const char *const *env_unset;	/* names left out of it */
+	const char *dir;		/* its working directory, or NULL */
+	int fd[3];			/* its 0, 1, 2: -1 ours, MLP_CHILD_DEVNULL /dev/null */
+	int new_session;		/* setsid, and SIGHUP ignored */
+};
+#define MLP_CHILD_DEVNULL (-2)
+/*
+ * Starts the child with the default action for SIGINT, SIGTERM, SIGHUP
+ * (unless new_session) and SIGPIPE, whatever ours are, and no signal
+ * blocked.  Returns 0 with *pid set, or the errno value of what failed
+ * (the command not found, not executable, no such directory...): then no
+ * child ran.
+ */
+int mlp_child_spawn(pid_t *pid, const struct mlp_child *c);
 
 struct mlp_journal;
 /* mlp_ingest_json_line() that also journals what it applies (j may be NULL). */

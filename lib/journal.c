@@ -245,6 +245,24 @@ static int apply_batch(const unsigned char *p, size_t len, struct mlp_run *run,
 	return err;
 }
 
+/*
+ * Whether `len` more bytes are in the file after `pos`.  A batch header
+ * comes from a file that a crash (or anyone) may have damaged: its length
+ * is checked against the file before a buffer of that size is allocated.
+ * The file may still be growing under a live writer, hence a second look.
+ */
+static int bytes_left(int fd, off_t *size, uint64_t pos, uint64_t len)
+{
+	struct stat st;
+
+	if (pos <= (uint64_t)*size && len <= (uint64_t)*size - pos)
+		return 1;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	*size = st.st_size;
+	return pos <= (uint64_t)*size && len <= (uint64_t)*size - pos;
+}
+
 int mlp_journal_replay(const char *path, struct mlp_run *run, struct mlp_journal_state *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -252,6 +270,8 @@ int mlp_journal_replay(const char *path, struct mlp_run *run, struct mlp_journal
 	char magic[sizeof(header) - 1];
 	struct mlp_buf batch = MLP_BUF_INIT;
 	int err = 0;
+	off_t size = 0;
+	uint64_t pos = sizeof(magic);
 
 	memset(st, 0, sizeof(*st));
 	if (fd < 0)
@@ -271,10 +291,12 @@ int mlp_journal_replay(const char *path, struct mlp_run *run, struct mlp_journal
 			break;
 		}
 		len = (size_t)get(hdr, 4);
-		if (len > MAX_BATCH) {
+		pos += sizeof(hdr);
+		if (len > MAX_BATCH || !bytes_left(fd, &size, pos, len)) {
 			st->torn = 1;
 			break;
 		}
+		pos += len;
 		mlp_buf_reset(&batch);
 		mlp_buf_grow(&batch, len);
 		while (got < len) {

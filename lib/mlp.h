@@ -337,6 +337,25 @@ const char *mlp_repo_prefix(const struct mlp_repo *repo);
 /* Creates the mlp directory and config defaults; *created says if new. */
 int mlp_repo_init(struct mlp_repo *repo, int *created);
 
+/*
+ * A `<ref>.lock` file under refs/mlp/: a writer updating that ref holds it
+ * for milliseconds; one left by a writer that died blocks every update of
+ * the ref until it is removed.
+ */
+struct mlp_ref_lock {
+	const char *name;	/* "refs/mlp/runs/<id>.lock" */
+	const char *run;	/* <id> for a lock of refs/mlp/runs/<id>, else NULL */
+	int64_t age_ms;		/* now - its modification time (negative with clock skew) */
+};
+/* Older than this, no writer holds a lock any more: fsck calls it stale. */
+#define MLP_LOCK_STALE_MS (10 * 60 * 1000)
+/*
+ * Calls `cb` for each lock file under refs/mlp/ of the common git
+ * directory, in name order; with `run` set, only for that run's ref.
+ */
+int mlp_repo_ref_locks(struct mlp_repo *repo, const char *run,
+		       void (*cb)(void *data, const struct mlp_ref_lock *lock), void *data);
+
 /* Config lookups: `git -c` values first, then git's config files. */
 int mlp_config_get_string(struct mlp_repo *repo, const char *key, char **out);
 int mlp_config_get_int64(struct mlp_repo *repo, const char *key, int64_t *out, int64_t dflt);
@@ -692,8 +711,21 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 		     int color, size_t width);
 void mlp_table_release(struct mlp_table *t);
 const char *mlp_table_text(const struct mlp_table *t, size_t i);
-/* Control bytes other than our colour sequences, newline and tab become '?'. */
-void mlp_text_sanitize(struct mlp_buf *b, size_t from);
+/*
+ * Appends the `len` bytes of `s` (a string of a record) as text safe for a
+ * terminal: C0 controls and DEL as \xNN (\n and \r as such), C1 controls
+ * as \u00NN, each byte that is not part of valid UTF-8 as U+FFFD, a tab
+ * as a blank.  MLP_TEXT_NL keeps line feeds, MLP_TEXT_TAB tabs.  The
+ * result is valid UTF-8 without control characters (but those two), and
+ * sanitizing it again changes nothing.
+ */
+#define MLP_TEXT_NL 1u
+#define MLP_TEXT_TAB 2u
+void mlp_text_sanitize(struct mlp_buf *b, const char *s, size_t len, unsigned flags);
+/* The same for a NUL-terminated string; NULL appends nothing. */
+void mlp_text_sanitizes(struct mlp_buf *b, const char *s, unsigned flags);
+/* Terminal columns of UTF-8 text: wide characters count 2, combining marks 0. */
+size_t mlp_text_width(const char *s);
 /* "%.4g", "nan" */
 void mlp_format_number(struct mlp_buf *b, double d);
 

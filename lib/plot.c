@@ -249,34 +249,35 @@ void mlp_xml_escape(struct mlp_buf *out, const char *s)
 }
 
 /*
- * Terminal-safe text of at most `maxw` cells: control characters and
- * invalid bytes dropped, cut with "…" when too long.  Returns the cells
- * used.  (Every code point counts as one cell; wide characters are rare
- * in run names and keys.)
+ * Terminal-safe text (mlp_text_sanitize) of at most `maxw` cells, cut
+ * with "…" when too long.  Returns the cells used.
  */
 static size_t term_text(struct mlp_buf *out, const char *s, size_t maxw)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t left = strlen((const char *)p), w = 0, total = 0;
+	struct mlp_buf t = MLP_BUF_INIT;
+	size_t w = 0, total;
 
-	for (const unsigned char *q = p; *q; q++)
-		if ((*q & 0xc0) != 0x80 && *q >= 0x20 && *q != 0x7f)
-			total++;
-	while (left && w < maxw) {
-		size_t n = utf8_seq(p, left);
-		if (!n || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
-		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {	/* C1 controls */
-			p++, left--;
-			continue;
+	mlp_text_sanitizes(&t, s, 0);
+	total = t.buf ? mlp_text_width(t.buf) : 0;
+	for (size_t i = 0; i < t.len && maxw;) {
+		size_t n = utf8_seq((const unsigned char *)t.buf + i, t.len - i);
+		char one[5] = { 0 };
+		size_t cw;
+
+		memcpy(one, t.buf + i, n);	/* sanitized: n is 1 to 4 */
+		cw = mlp_text_width(one);
+		if (total > maxw ? w + cw + 1 > maxw : w + cw > maxw) {
+			if (total > maxw) {
+				mlp_buf_adds(out, "\xe2\x80\xa6");
+				w++;
+			}
+			break;
 		}
-		if (total > maxw && w + 1 == maxw) {
-			mlp_buf_adds(out, "\xe2\x80\xa6");
-			return ++w;
-		}
-		mlp_buf_add(out, p, n);
-		w++;
-		p += n, left -= n;
+		mlp_buf_add(out, one, n);
+		w += cw;
+		i += n;
 	}
+	mlp_buf_release(&t);
 	return w;
 }
 

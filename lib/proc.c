@@ -8,16 +8,139 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <paths.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 static volatile sig_atomic_t child_pid;
+
+/* ---- starting a child ------------------------------------------------------ */
+
+static int name_in(const char *kv, const char *const *list, int with_value)
+{
+	size_t n = strcspn(kv, "=");
+
+	for (; list && *list; list++) {
+		size_t m = with_value ? strcspn(*list, "=") : strlen(*list);
+		if (m == n && !strncmp(kv, *list, n))
+			return 1;
+	}
+	return 0;
+}
+
+/* This process's environment, `unset` names out, `add` over it (pointers, not copies). */
+static char **child_env(const char *const *add, const char *const *unset)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	for (char **e = environ; e && *e; e++)
+		n++;
+	for (const char *const *a = add; a && *a; a++)
+		n++;
+	env = mlp_calloc(n + 1, sizeof(*env));
+	for (char **e = environ; e && *e; e++)
+		if (!name_in(*e, unset, 0) && !name_in(*e, add, 1))
+			env[k++] = *e;
+	for (const char *const *a = add; a && *a; a++)
+		env[k++] = (char *)*a;
+	env[k] = NULL;
+	return env;
+}
+
+/* The file execvp() would run for `file`: as it is with a '/', else the first executable in PATH. */
+static char *path_lookup(const char *file)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(file, '/'))
+		return mlp_strdup(file);
+	for (p = path && *path ? path : "/bin:/usr/bin"; ; p++) {
+		size_t len = strcspn(p, ":");
+		struct mlp_buf b = MLP_BUF_INIT;
+		struct stat st;
+
+		mlp_buf_addf(&b, "%.*s%s%s", (int)len, p, len ? "/" : "", file);
+		if (stat(b.buf, &st) == 0 && S_ISREG(st.st_mode) && access(b.buf, X_OK) == 0)
+			return mlp_buf_detach(&b, NULL);
+		mlp_buf_release(&b);
+		p += len;
+		if (!*p)
+			return NULL;
+	}
+}
+
+int mlp_child_spawn(pid_t *pid, const struct mlp_child *c)
+{
+	static const int dfl[] = { SIGINT, SIGTERM, SIGPIPE, SIGHUP };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t set;
+	struct sigaction ign, old_hup;
+	char **env = child_env(c->env_add, c->env_unset);
+	short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+	int err;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	for (int i = 0; i < 3; i++) {
+		if (c->fd[i] == MLP_CHILD_DEVNULL)
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
+		else if (c->fd[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, c->fd[i], i);
+	}
+	if (c->dir)
+		posix_spawn_file_actions_addchdir_np(&fa, c->dir);
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
+		if (dfl[i] != SIGHUP || !c->new_session)
+			sigaddset(&set, dfl[i]);
+	posix_spawnattr_setsigdefault(&attr, &set);
+	sigemptyset(&set);
+	posix_spawnattr_setsigmask(&attr, &set);
+	if (c->new_session) {
+		/* an ignored signal stays ignored across exec: the child inherits it */
+		flags |= POSIX_SPAWN_SETSID;
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigaction(SIGHUP, &ign, &old_hup);
+	}
+	posix_spawnattr_setflags(&attr, flags);
+	err = posix_spawnp(pid, c->argv[0], &fa, &attr, (char *const *)c->argv, env);
+	if (err == ENOEXEC) {
+		/* no #!: a shell script, as execvp() and the shells have it */
+		char *file = path_lookup(c->argv[0]);
+		size_t n = 0;
+		const char **argv;
+
+		while (c->argv[n])
+			n++;
+		argv = mlp_calloc(n + 2, sizeof(*argv));
+		argv[0] = _PATH_BSHELL;
+		argv[1] = file ? file : c->argv[0];
+		for (size_t i = 1; i <= n; i++)
+			argv[i + 1] = c->argv[i];
+		err = posix_spawn(pid, _PATH_BSHELL, &fa, &attr, (char *const *)argv, env);
+		free(argv);
+		free(file);
+	}
+	if (c->new_session)
+		sigaction(SIGHUP, &old_hup, NULL);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	return err;
+}
 
 /*
  * A Ctrl-C from the terminal reaches the child by itself (same process
@@ -90,6 +213,23 @@ static void split_lines(struct mlp_proc *p, struct lines *l, int stream, const c
 	}
 }
 
+/* Output of the child (n bytes; 0: its end) to the file, the tee and the line callback. */
+static void deliver(struct mlp_proc *p, struct lines *l, int stream, const char *buf, size_t n,
+		    int file, int *tee)
+{
+	if (!n) {
+		if (p->line)
+			split_lines(p, l, stream, "", 0, 1);
+		return;
+	}
+	if (file >= 0)
+		write_all(file, buf, n);
+	if (*tee >= 0 && write_all(*tee, buf, n) < 0)
+		*tee = -1;	/* our reader went away: keep storing */
+	if (p->line)
+		split_lines(p, l, stream, buf, n, 0);
+}
+
 /* Reads what is there; returns 0 at EOF, 1 when more may come. */
 static int pump(struct mlp_proc *p, struct lines *l, int stream, int in, int file, int *tee)
 {
@@ -98,18 +238,8 @@ static int pump(struct mlp_proc *p, struct lines *l, int stream, int in, int fil
 
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 1 : 0;
-	if (n == 0) {
-		if (p->line)
-			split_lines(p, l, stream, "", 0, 1);
-		return 0;
-	}
-	if (file >= 0)
-		write_all(file, buf, (size_t)n);
-	if (*tee >= 0 && write_all(*tee, buf, (size_t)n) < 0)
-		*tee = -1;	/* our reader went away: keep storing */
-	if (p->line)
-		split_lines(p, l, stream, buf, (size_t)n, 0);
-	return 1;
+	deliver(p, l, stream, buf, (size_t)n, file, tee);
+	return n > 0;
 }
 
 int mlp_proc_run(struct mlp_proc *p)
@@ -118,9 +248,10 @@ int mlp_proc_run(struct mlp_proc *p)
 	int fout = -1, ferr = -1, tee_out = p->tee_stdout, tee_err = p->tee_stderr;
 	struct sigaction sa, old_int, old_term, old_hup, old_pipe, ign;
 	struct rusage ru;
-	int status = 0, ret = 0, open_fds;
+	int status = 0, ret = 0, open_fds, err_no;
 	int64_t last_tick;
 	pid_t pid;
+	struct mlp_child child;
 	struct lines lines[2] = { { MLP_BUF_INIT, 0 }, { MLP_BUF_INIT, 0 } };
 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
@@ -146,33 +277,31 @@ int mlp_proc_run(struct mlp_proc *p)
 	sigaction(SIGPIPE, &ign, &old_pipe);
 
 	p->started_ms = mlp_now_ms();
-	pid = fork();
-	if (pid < 0) {
-		ret = mlp_error_set(MLP_ERROR, "cannot fork: %s", strerror(errno));
+	memset(&child, 0, sizeof(child));
+	child.argv = (const char *const *)p->argv;
+	child.env_add = (const char *const *)p->env_add;
+	child.fd[0] = -1;
+	child.fd[1] = out[1];
+	child.fd[2] = err[1];
+	if ((err_no = mlp_child_spawn(&pid, &child))) {
+		/*
+		 * Not started: what a shell does, and what the child of a
+		 * fork did here: the message in its captured stderr (the
+		 * terminal and logs/stderr), exit 127 when the command is
+		 * not found, else 126.
+		 */
+		struct mlp_buf m = MLP_BUF_INIT;
+		mlp_buf_addf(&m, "git-mlp: cannot run '%s': %s\n", p->argv[0], strerror(err_no));
+		deliver(p, &lines[1], 2, m.buf, m.len, ferr, &tee_err);
+		deliver(p, &lines[1], 2, "", 0, ferr, &tee_err);
+		mlp_buf_release(&m);
+		p->ended_ms = mlp_now_ms();
+		p->exit_code = err_no == ENOENT ? 127 : 126;
+		p->signal = 0;
+		p->cpu_ms = p->maxrss_kb = 0;
+		if (p->tick)
+			p->tick(p->tick_data, 1);
 		goto restore;
-	}
-	if (pid == 0) {
-		struct sigaction dfl;
-		int code;
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGTERM, &dfl, NULL);
-		sigaction(SIGHUP, &dfl, NULL);
-		sigaction(SIGPIPE, &dfl, NULL);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		for (char *const *e = p->env_add; e && *e; e++)
-			putenv(*e);
-		execvp(p->argv[0], p->argv);
-		code = errno == ENOENT ? 127 : 126;
-		{
-			/* the message lands in the captured stderr, like a shell's */
-			struct mlp_buf m = MLP_BUF_INIT;
-			mlp_buf_addf(&m, "git-mlp: cannot run '%s': %s\n", p->argv[0], strerror(errno));
-			write_all(2, m.buf, m.len);
-		}
-		_exit(code); /* mlp-allow-seam: the forked child */
 	}
 	child_pid = pid;
 	p->pid = pid;

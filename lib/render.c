@@ -4,11 +4,13 @@
  */
 #include "internal.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
 
 int mlp_format_parse(enum mlp_format *out, const char *s)
 {
@@ -272,15 +274,6 @@ void mlp_sparkline(struct mlp_buf *b, const double *v, size_t n, size_t width)
 	}
 }
 
-static size_t display_width(const char *s)
-{
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
 static void spaces(struct mlp_buf *b, size_t n)
 {
 	mlp_buf_grow(b, n);
@@ -301,7 +294,7 @@ static void pad_known(struct mlp_buf *b, const char *s, size_t w, size_t width, 
 
 static void pad(struct mlp_buf *b, const char *s, size_t width, int right)
 {
-	pad_known(b, s, display_width(s), width, right);
+	pad_known(b, s, mlp_text_width(s), width, right);
 }
 
 static const char *status_color(enum mlp_status s)
@@ -322,7 +315,9 @@ static void status_text(struct mlp_buf *b, const struct mlp_run *r, const struct
 {
 	mlp_buf_adds(b, mlp_status_name(r->status));
 	if (r->status == MLP_STATUS_RUNNING && o->host && r->host && strcmp(r->host, o->host)) {
-		mlp_buf_addf(b, " (host %s, last seen ", r->host);
+		mlp_buf_adds(b, " (host ");
+		mlp_text_sanitizes(b, r->host, 0);
+		mlp_buf_adds(b, ", last seen ");
 		mlp_format_age(b, o->now_ms - (r->commit_time ? r->commit_time * 1000 : r->started));
 		mlp_buf_adds(b, " ago)");
 	}
@@ -336,7 +331,6 @@ static void status_text(struct mlp_buf *b, const struct mlp_run *r, const struct
  */
 struct cell {
 	size_t off;		/* of its text in the table's `text` */
-	size_t width;		/* of its text on a terminal */
 	const char *color;	/* escape sequence or NULL */
 };
 
@@ -351,29 +345,98 @@ void mlp_table_init(struct mlp_table *t, size_t cols)
 }
 
 /*
- * Text for a terminal comes partly from records, which a fetched ref may
- * fill with escape sequences that clear the screen or retitle the window.
- * Only our own colour sequences (ESC [ digits ; m) survive; every other
- * control byte, and a stray ESC, becomes '?'.  Newlines and tabs stay.
+ * Text for people comes partly from records, which a fetched ref may fill
+ * with escape sequences that clear the screen or retitle the window, a
+ * carriage return that hides what came before it on the line, or bytes
+ * that are not UTF-8.  Every string of a record goes through here on its
+ * way into text (tables, show, diff, compare, Markdown, CSV); our own
+ * colour sequences are added around it, never through it, so none of a
+ * record's survives.  Controls stay visible as C-style escapes, which
+ * cost columns the width computation then sees.
  */
-void mlp_text_sanitize(struct mlp_buf *b, size_t from)
+void mlp_text_sanitize(struct mlp_buf *b, const char *s, size_t len, unsigned flags)
 {
-	for (size_t i = from; i < b->len; i++) {
-		unsigned char c = (unsigned char)b->buf[i];
-		if (c == '\n' || c == '\t')
-			continue;
-		if (c == 0x1b && i + 1 < b->len && b->buf[i + 1] == '[') {
-			size_t j = i + 2;
-			while (j < b->len && ((b->buf[j] >= '0' && b->buf[j] <= '9') || b->buf[j] == ';'))
-				j++;
-			if (j < b->len && b->buf[j] == 'm') {
-				i = j;
-				continue;
-			}
+	const unsigned char *p = (const unsigned char *)s;
+
+	mlp_buf_grow(b, len);
+	b->buf[b->len] = '\0';
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i];
+		size_t n;
+
+		if (c == '\t') {
+			mlp_buf_addch(b, flags & MLP_TEXT_TAB ? '\t' : ' ');
+			i++;
+		} else if (c == '\n' && (flags & MLP_TEXT_NL)) {
+			mlp_buf_addch(b, '\n');
+			i++;
+		} else if (c == '\n' || c == '\r') {
+			mlp_buf_adds(b, c == '\n' ? "\\n" : "\\r");
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			mlp_buf_addf(b, "\\x%02x", c);
+			i++;
+		} else if (c < 0x80) {
+			mlp_buf_addch(b, (int)c);
+			i++;
+		} else if (!(n = utf8_len(p + i, len - i))) {
+			mlp_buf_adds(b, "\xef\xbf\xbd");	/* U+FFFD, one per invalid byte */
+			i++;
+		} else if (n == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+			mlp_buf_addf(b, "\\u%04x", p[i + 1]);	/* C1: 0x9b is a CSI too */
+			i += 2;
+		} else {
+			mlp_buf_add(b, p + i, n);
+			i += n;
 		}
-		if (c < 0x20 || c == 0x7f)
-			b->buf[i] = '?';
 	}
+}
+
+void mlp_text_sanitizes(struct mlp_buf *b, const char *s, unsigned flags)
+{
+	if (s)
+		mlp_text_sanitize(b, s, strlen(s), flags);
+}
+
+/*
+ * Columns on a terminal: wide (CJK, emoji) characters take two, combining
+ * marks none.  The tables come from wcwidth() of the C.UTF-8 locale, which
+ * glibc always has, whatever the user's locale is; without it every
+ * character counts one.
+ */
+size_t mlp_text_width(const char *s)
+{
+	static locale_t utf8;
+	static int tried;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0, len = strlen(s);
+	locale_t old = (locale_t)0;
+
+	if (!tried) {
+		tried = 1;
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	if (utf8)
+		old = uselocale(utf8);
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] < 0x80 ? 1 : utf8_len(p + i, len - i);
+		uint32_t cp;
+		int cw;
+
+		if (!n) {	/* not from mlp_text_sanitize(): one column per byte */
+			w++, i++;
+			continue;
+		}
+		cp = n == 1 ? p[i] : n == 2 ? p[i] & 0x1fu : n == 3 ? p[i] & 0x0fu : p[i] & 0x07u;
+		for (size_t k = 1; k < n; k++)
+			cp = (cp << 6) | (p[i + k] & 0x3fu);
+		i += n;
+		cw = utf8 ? wcwidth((wchar_t)cp) : 1;
+		w += cw < 0 ? 1 : (size_t)cw;
+	}
+	if (utf8)
+		uselocale(old);
+	return w;
 }
 
 void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
@@ -388,7 +451,6 @@ void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
 	}
 	c = &((struct cell *)t->cells)[t->nr++];
 	c->off = t->text.len;
-	c->width = display_width(text);
 	c->color = color;
 	mlp_buf_add(&t->text, text, strlen(text) + 1);
 }
@@ -405,9 +467,6 @@ void mlp_table_release(struct mlp_table *t)
 	free(t->right);
 	memset(t, 0, sizeof(*t));
 }
-
-static size_t display_width(const char *s);
-static void pad(struct mlp_buf *b, const char *s, size_t width, int right);
 
 static void csv_field(struct mlp_buf *b, const char *s, int tsv)
 {
@@ -441,29 +500,57 @@ static void md_cell(struct mlp_buf *b, const char *s)
 	}
 }
 
+/*
+ * The cells as they will be shown: sanitized first, so that the widths
+ * are those of the text that reaches the terminal.  CSV keeps line breaks
+ * and tabs of a value (quoted); every other format shows one line a row.
+ */
+static char **table_texts(const struct mlp_table *t, size_t n, enum mlp_format fmt,
+			  struct mlp_buf *all)
+{
+	const struct cell *cells = t->cells;
+	char **text = mlp_calloc(n ? n : 1, sizeof(char *));
+	size_t *off = mlp_calloc(n ? n : 1, sizeof(size_t));
+	unsigned flags = fmt == MLP_FMT_CSV ? MLP_TEXT_NL | MLP_TEXT_TAB : 0;
+
+	/* one buffer for all of them: a listing has hundreds of thousands */
+	for (size_t i = 0; i < n; i++) {
+		off[i] = all->len;
+		mlp_text_sanitizes(all, CELL_TEXT(t, &cells[i]), flags);
+		mlp_buf_addch(all, '\0');
+	}
+	for (size_t i = 0; i < n; i++)
+		text[i] = all->buf + off[i];
+	free(off);
+	return text;
+}
+
 void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_format fmt,
 		     int color, size_t width)
 {
 	const struct cell *cells = t->cells;
-	size_t rows = t->cols ? t->nr / t->cols : 0, shown = t->cols;
+	size_t rows = t->cols ? t->nr / t->cols : 0, shown = t->cols, n = rows * t->cols;
+	struct mlp_buf all = MLP_BUF_INIT;
+	char **text = table_texts(t, n, fmt, &all);
+	size_t *w = NULL;
 
 	if (fmt == MLP_FMT_CSV || fmt == MLP_FMT_TSV) {
 		for (size_t r = 0; r < rows; r++) {
 			for (size_t c = 0; c < t->cols; c++) {
 				if (c)
 					mlp_buf_addch(b, fmt == MLP_FMT_TSV ? '\t' : ',');
-				csv_field(b, CELL_TEXT(t, &cells[r * t->cols + c]), fmt == MLP_FMT_TSV);
+				csv_field(b, text[r * t->cols + c], fmt == MLP_FMT_TSV);
 			}
 			mlp_buf_addch(b, '\n');
 		}
-		return;
+		goto done;
 	}
 	if (fmt == MLP_FMT_MD) {
 		for (size_t r = 0; r < rows; r++) {
 			mlp_buf_adds(b, "|");
 			for (size_t c = 0; c < t->cols; c++) {
 				mlp_buf_addch(b, ' ');
-				md_cell(b, CELL_TEXT(t, &cells[r * t->cols + c]));
+				md_cell(b, text[r * t->cols + c]);
 				mlp_buf_adds(b, " |");
 			}
 			mlp_buf_addch(b, '\n');
@@ -474,12 +561,12 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 				mlp_buf_addch(b, '\n');
 			}
 		}
-		return;
+		goto done;
 	}
-	size_t *w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t)), start = b->len;
+	w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t));
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < t->cols; c++) {
-			size_t x = cells[r * t->cols + c].width;
+			size_t x = mlp_text_width(text[r * t->cols + c]);
 			if (x > w[c])
 				w[c] = x;
 		}
@@ -496,14 +583,15 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 	for (size_t r = 0; r < rows; r++) {
 		for (size_t c = 0; c < shown; c++) {
 			const struct cell *cl = &cells[r * t->cols + c];
+			const char *txt = text[r * t->cols + c];
 			const char *col = color ? (r == 0 ? "\033[1m" : cl->color) : NULL;
 			int last = c + 1 == shown;
 			if (col)
 				mlp_buf_adds(b, col);
 			if (last && !t->right[c])
-				mlp_buf_adds(b, CELL_TEXT(t, cl));
+				mlp_buf_adds(b, txt);
 			else
-				pad_known(b, CELL_TEXT(t, cl), cl->width, w[c], t->right[c]);
+				pad(b, txt, w[c], t->right[c]);
 			if (col)
 				mlp_buf_adds(b, "\033[m");
 			if (!last)
@@ -517,8 +605,10 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 	if (shown < t->cols)
 		mlp_buf_addf(b, "(%zu more column%s not shown: widen the terminal, or use --columns or --format)\n",
 			     t->cols - shown, t->cols - shown == 1 ? "" : "s");
+done:
+	free(text);
+	mlp_buf_release(&all);
 	free(w);
-	mlp_text_sanitize(b, start);
 }
 
 /* Keys of params whose values are not the same in every listed run. */
@@ -633,14 +723,13 @@ static void value_cell(struct mlp_buf *f, const struct mlp_value *v, int exact)
 		exact ? mlp_json_double(f, v->u.f) : mlp_format_number(f, v->u.f);
 	else
 		mlp_value_format(f, v);
-	if (!exact) {
-		for (size_t x = 0; x < f->len; x++)
-			if (f->buf[x] == '\n' || f->buf[x] == '\t' || f->buf[x] == '\r')
-				f->buf[x] = ' ';
-		if (f->len > 40) {
-			f->len = 37;
-			mlp_buf_adds(f, "...");
-		}
+	if (!exact && f->len > 40) {
+		/* cut between characters: half a UTF-8 sequence would show as U+FFFD */
+		size_t cut = 37;
+		while (cut && ((unsigned char)f->buf[cut] & 0xc0) == 0x80)
+			cut--;
+		f->len = cut;
+		mlp_buf_adds(f, "...");
 	}
 }
 
@@ -801,25 +890,92 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 
 /* ---- show ---------------------------------------------------------------------- */
 
+/* "label:     text\n", the text of a record on one line. */
+static void field(struct mlp_buf *b, const char *label, const char *text)
+{
+	mlp_buf_addf(b, "%-12s", label);
+	mlp_text_sanitizes(b, text, 0);
+	mlp_buf_addch(b, '\n');
+}
+
+/* A note keeps its lines, each indented under the first. */
+static void field_lines(struct mlp_buf *b, const char *label, const char *text)
+{
+	struct mlp_buf t = MLP_BUF_INIT;
+	size_t len;
+
+	mlp_text_sanitizes(&t, text, MLP_TEXT_NL | MLP_TEXT_TAB);
+	len = t.len;
+	while (len && t.buf[len - 1] == '\n')
+		len--;
+	mlp_buf_addf(b, "%-12s", label);
+	for (size_t i = 0; i < len; i++) {
+		mlp_buf_addch(b, t.buf[i]);
+		if (t.buf[i] == '\n')
+			mlp_buf_addf(b, "%12s", "");
+	}
+	mlp_buf_addch(b, '\n');
+	mlp_buf_release(&t);
+}
+
+/*
+ * The lines of a log tail, indented.  A progress bar rewrites its line
+ * with carriage returns: what stays on the screen is the text after the
+ * last one, and that is what is shown, not every state of the bar.
+ */
 static void indent_block(struct mlp_buf *b, const char *text)
 {
 	const char *p = text;
 
 	while (p && *p) {
-		const char *nl = strchr(p, '\n');
+		const char *nl = strchr(p, '\n'), *cr;
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		while (len && p[len - 1] == '\r')
+			len--;
+		for (cr = p + len; cr > p && cr[-1] != '\r'; cr--)
+			;
 		mlp_buf_adds(b, "    ");
-		mlp_buf_add(b, p, len);
+		mlp_text_sanitize(b, cr, len - (size_t)(cr - p), MLP_TEXT_TAB);
 		mlp_buf_addch(b, '\n');
 		p = nl ? nl + 1 : NULL;
 	}
+}
+
+/* Keys and values of a map, keys padded to one width. */
+static void map_block(struct mlp_buf *b, const char *title, const struct mlp_map *m)
+{
+	char **keys = mlp_calloc(m->nr ? m->nr : 1, sizeof(char *));
+	struct mlp_buf v = MLP_BUF_INIT;
+	size_t w = 0;
+
+	for (size_t i = 0; i < m->nr; i++) {
+		struct mlp_buf k = MLP_BUF_INIT;
+		mlp_text_sanitizes(&k, m->items[i].key, 0);
+		keys[i] = mlp_buf_detach(&k, NULL);
+		if (mlp_text_width(keys[i]) > w)
+			w = mlp_text_width(keys[i]);
+	}
+	mlp_buf_addf(b, "\n%s:\n", title);
+	for (size_t i = 0; i < m->nr; i++) {
+		mlp_buf_adds(b, "  ");
+		pad(b, keys[i], w, 0);
+		mlp_buf_adds(b, "  ");
+		mlp_buf_reset(&v);
+		mlp_value_format(&v, &m->items[i].val);
+		mlp_text_sanitize(b, v.buf, v.len, 0);
+		mlp_buf_addch(b, '\n');
+		free(keys[i]);
+	}
+	free(keys);
+	mlp_buf_release(&v);
 }
 
 int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		    enum mlp_format fmt, const struct mlp_render_opts *o)
 {
 	const char *hl = o->color ? "\033[33m" : "", *reset = o->color ? "\033[m" : "";
-	size_t w = 0, start = b->len;
+	struct mlp_buf t = MLP_BUF_INIT;
 
 	if (fmt == MLP_FMT_JSON) {
 		mlp_render_run_json(b, run, 1);
@@ -827,9 +983,9 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		return 0;
 	}
 	mlp_buf_addf(b, "%srun %s%s\n", hl, run->id, reset);
-	mlp_buf_addf(b, "name:       %s\n", run->name ? run->name : "-");
+	field(b, "name:", run->name ? run->name : "-");
 	if (run->experiment)
-		mlp_buf_addf(b, "experiment: %s\n", run->experiment);
+		field(b, "experiment:", run->experiment);
 	mlp_buf_addf(b, "status:     %s", o->color ? status_color(run->status) : "");
 	status_text(b, run, o);
 	mlp_buf_adds(b, reset);
@@ -839,15 +995,22 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		mlp_buf_addf(b, " (exit %d)", run->exit_code);
 	mlp_buf_addch(b, '\n');
 	mlp_buf_adds(b, "command:   ");
-	for (size_t i = 0; i < run->cmd_nr; i++)
-		mlp_buf_addf(b, " %s", run->cmd[i]);
+	for (size_t i = 0; i < run->cmd_nr; i++) {
+		mlp_buf_addch(b, ' ');
+		mlp_text_sanitizes(b, run->cmd[i], 0);
+	}
 	mlp_buf_addch(b, '\n');
-	mlp_buf_addf(b, "base:       %s%s%s%s\n", run->base[0] ? run->base : "(none: unborn branch)",
-		     run->branch ? " (" : "", run->branch ? run->branch : "", run->branch ? ")" : "");
+	mlp_buf_addf(b, "base:       %s", run->base[0] ? run->base : "(none: unborn branch)");
+	if (run->branch) {
+		mlp_buf_adds(b, " (");
+		mlp_text_sanitizes(b, run->branch, 0);
+		mlp_buf_addch(b, ')');
+	}
+	mlp_buf_addch(b, '\n');
 	mlp_buf_addf(b, "workspace:  %s%s\n", run->workspace[0] ? run->workspace : "-",
 		     run->dirty ? " (dirty)" : " (clean)");
 	if (run->cwd && *run->cwd)
-		mlp_buf_addf(b, "cwd:        %s\n", run->cwd);
+		field(b, "cwd:", run->cwd);
 	mlp_buf_adds(b, "started:    ");
 	iso_time(b, run->started);
 	mlp_buf_adds(b, " (");
@@ -858,34 +1021,28 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		format_duration(b, run->ended - run->started);
 		mlp_buf_addch(b, '\n');
 	}
-	mlp_buf_addf(b, "host:       %s\nuser:       %s\n", run->host ? run->host : "-",
-		     run->user ? run->user : "-");
+	field(b, "host:", run->host ? run->host : "-");
+	field(b, "user:", run->user ? run->user : "-");
 	mlp_buf_adds(b, "cpu:        ");
 	format_duration(b, run->cpu_ms);
 	mlp_buf_addf(b, ", max rss %.1f MiB\n", run->maxrss_kb / 1024.0);
 	if (run->parent)
-		mlp_buf_addf(b, "parent:     %s\n", run->parent);
+		field(b, "parent:", run->parent);
 	if (run->note)
-		mlp_buf_addf(b, "note:       %s\n", run->note);
+		field_lines(b, "note:", run->note);
 
-	if (run->params.nr) {
-		mlp_buf_adds(b, "\nparams:\n");
-		for (size_t i = 0; i < run->params.nr; i++)
-			if (display_width(run->params.items[i].key) > w)
-				w = display_width(run->params.items[i].key);
-		for (size_t i = 0; i < run->params.nr; i++) {
-			mlp_buf_adds(b, "  ");
-			pad(b, run->params.items[i].key, w, 0);
-			mlp_buf_adds(b, "  ");
-			mlp_value_format(b, &run->params.items[i].val);
-			mlp_buf_addch(b, '\n');
-		}
-	}
+	if (run->params.nr)
+		map_block(b, "params", &run->params);
 	if (run->summary_nr) {
-		w = 3;
-		for (size_t i = 0; i < run->summary_nr; i++)
-			if (display_width(run->summary[i].key) > w)
-				w = display_width(run->summary[i].key);
+		char **keys = mlp_calloc(run->summary_nr, sizeof(char *));
+		size_t w = 3;
+		for (size_t i = 0; i < run->summary_nr; i++) {
+			mlp_buf_reset(&t);
+			mlp_text_sanitizes(&t, run->summary[i].key, 0);
+			keys[i] = mlp_buf_detach(&t, NULL);
+			if (mlp_text_width(keys[i]) > w)
+				w = mlp_text_width(keys[i]);
+		}
 		mlp_buf_adds(b, "\nmetrics:\n  ");
 		pad(b, "", w, 0);
 		mlp_buf_adds(b, "        last         min         max   count\n");
@@ -893,28 +1050,18 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 			const struct mlp_summary *s = &run->summary[i];
 			const struct mlp_series *ser = mlp_run_series(run, s->key);
 			mlp_buf_adds(b, "  ");
-			pad(b, s->key, w, 0);
+			pad(b, keys[i], w, 0);
 			mlp_buf_addf(b, "  %10.4g  %10.4g  %10.4g  %6llu  ", s->last, s->min, s->max,
 				     (unsigned long long)s->count);
 			if (ser)
 				mlp_sparkline(b, ser->value, ser->nr, 24);
 			mlp_buf_addch(b, '\n');
+			free(keys[i]);
 		}
+		free(keys);
 	}
-	if (run->tags.nr) {
-		w = 0;
-		mlp_buf_adds(b, "\ntags:\n");
-		for (size_t i = 0; i < run->tags.nr; i++)
-			if (display_width(run->tags.items[i].key) > w)
-				w = display_width(run->tags.items[i].key);
-		for (size_t i = 0; i < run->tags.nr; i++) {
-			mlp_buf_adds(b, "  ");
-			pad(b, run->tags.items[i].key, w, 0);
-			mlp_buf_adds(b, "  ");
-			mlp_value_format(b, &run->tags.items[i].val);
-			mlp_buf_addch(b, '\n');
-		}
-	}
+	if (run->tags.nr)
+		map_block(b, "tags", &run->tags);
 	if (run->artifact_nr) {
 		mlp_buf_addch(b, '\n');
 		mlp_render_artifacts(b, run);
@@ -927,6 +1074,6 @@ int mlp_render_show(struct mlp_buf *b, const struct mlp_run *run,
 		mlp_buf_adds(b, "\nlog tail (stderr):\n");
 		indent_block(b, run->logs_stderr_tail);
 	}
-	mlp_text_sanitize(b, start);
+	mlp_buf_release(&t);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -115,9 +116,9 @@ static void load_config_params(struct mlp_repo *repo)
 		for (long i = 0; i < n && i < 1000; i++) {
 			char name[64];
 			const char *ck, *cv;
-			snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%ld", i); /* mlp-allow-seam */
+			snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%ld", i);
 			ck = getenv(name);
-			snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%ld", i); /* mlp-allow-seam */
+			snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%ld", i);
 			cv = getenv(name);
 			if (ck && cv)
 				add_param(repo, ck, strlen(ck), cv);
@@ -378,6 +379,110 @@ int mlp_config_get_bool(struct mlp_repo *repo, const char *key, int *out, int df
 		err = mlp_error_set(MLP_EINVALID, "bad boolean config value '%s' for '%s'", s, key);
 	free(s);
 	return err;
+}
+
+/* ---- ref locks ------------------------------------------------------------- */
+
+struct lock_walk {
+	char **names;
+	size_t nr, alloc;
+};
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lock files under <dir>/<rel> (rel: "refs/mlp/..."), a few levels deep. */
+static void find_locks(struct lock_walk *w, const char *dir, const char *rel, int depth)
+{
+	struct mlp_buf path = MLP_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+
+	mlp_buf_addf(&path, "%s%s", dir, rel);
+	d = opendir(path.buf);
+	mlp_buf_release(&path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct mlp_buf sub = MLP_BUF_INIT;
+		struct stat st;
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.')
+			continue;
+		mlp_buf_addf(&sub, "%s/%s", rel, de->d_name);
+		mlp_buf_addf(&path, "%s%s", dir, sub.buf);
+		if (lstat(path.buf, &st) == 0) {
+			if (S_ISDIR(st.st_mode) && depth < 8) {
+				find_locks(w, dir, sub.buf, depth + 1);
+			} else if (S_ISREG(st.st_mode) && len > 5 && !strcmp(de->d_name + len - 5, ".lock")) {
+				if (w->nr == w->alloc) {
+					w->alloc = w->alloc ? 2 * w->alloc : 8;
+					w->names = mlp_realloc(w->names, w->alloc * sizeof(*w->names));
+				}
+				w->names[w->nr++] = mlp_buf_detach(&sub, NULL);
+			}
+		}
+		mlp_buf_release(&sub);
+		mlp_buf_release(&path);
+	}
+	closedir(d);
+}
+
+int mlp_repo_ref_locks(struct mlp_repo *repo, const char *run,
+		       void (*cb)(void *data, const struct mlp_ref_lock *lock), void *data)
+{
+	struct mlp_buf dirb = MLP_BUF_INIT;
+	const char *dir;
+	struct lock_walk w = { NULL, 0, 0 };
+	int64_t now = mlp_now_ms();
+
+	mlp_buf_adds(&dirb, git_repository_commondir(repo->git));
+	if (!dirb.len || dirb.buf[dirb.len - 1] != '/')
+		mlp_buf_addch(&dirb, '/');
+	dir = dirb.buf;
+
+	if (run) {
+		struct mlp_buf one = MLP_BUF_INIT, path = MLP_BUF_INIT;
+		struct stat st;
+		mlp_buf_addf(&one, MLP_REF_PREFIX "%s.lock", run);
+		mlp_buf_addf(&path, "%s%s", dir, one.buf);
+		if (lstat(path.buf, &st) == 0 && S_ISREG(st.st_mode)) {
+			w.names = mlp_calloc(1, sizeof(*w.names));
+			w.names[w.nr++] = mlp_buf_detach(&one, NULL);
+		}
+		mlp_buf_release(&one);
+		mlp_buf_release(&path);
+	} else {
+		find_locks(&w, dir, "refs/mlp", 0);
+		mlp_qsort(w.names, w.nr, sizeof(*w.names), cmp_cstr);
+	}
+	for (size_t i = 0; i < w.nr; i++) {
+		struct mlp_buf path = MLP_BUF_INIT;
+		struct mlp_ref_lock lock = { w.names[i], NULL, 0 };
+		char id[MLP_ID_HEXSZ + 1];
+		const char *base = w.names[i] + strlen(MLP_REF_PREFIX);
+		struct stat st;
+
+		mlp_buf_addf(&path, "%s%s", dir, w.names[i]);
+		if (lstat(path.buf, &st) == 0) {	/* else gone since: its writer finished */
+			lock.age_ms = now - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
+			if (!strncmp(w.names[i], MLP_REF_PREFIX, strlen(MLP_REF_PREFIX)) &&
+			    strlen(base) == MLP_ID_HEXSZ + 5 && mlp_hex_valid(base, MLP_ID_HEXSZ)) {
+				memcpy(id, base, MLP_ID_HEXSZ);
+				id[MLP_ID_HEXSZ] = '\0';
+				lock.run = id;
+			}
+			cb(data, &lock);
+		}
+		mlp_buf_release(&path);
+		free(w.names[i]);
+	}
+	free(w.names);
+	mlp_buf_release(&dirb);
+	return 0;
 }
 
 int mlp_repo_head(struct mlp_repo *repo, char base[MLP_OID_HEXSZ + 1], char **branch)

@@ -81,9 +81,13 @@ static void points_release(struct points *pt)
  * otherwise pass some HTML through), line breaks become blanks.  Text
  * never starts a line, so block markup (#, -, 1.) needs no escape.
  */
-static void md_text(struct mlp_buf *b, const char *s)
+static void md_text(struct mlp_buf *b, const char *text)
 {
-	for (; s && *s; s++) {
+	struct mlp_buf t = MLP_BUF_INIT;
+
+	/* valid UTF-8, other controls as visible escapes, as on a terminal */
+	mlp_text_sanitizes(&t, text, MLP_TEXT_NL | MLP_TEXT_TAB);
+	for (const char *s = t.buf; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '<')
 			mlp_buf_adds(b, "&lt;");
@@ -99,18 +103,21 @@ static void md_text(struct mlp_buf *b, const char *s)
 		} else
 			mlp_buf_addch(b, (char)c);
 	}
+	mlp_buf_release(&t);
 }
 
 /* A Mermaid string: no quote, no newline, no angle bracket; at most 80 bytes. */
-static void mermaid_text(struct mlp_buf *b, const char *s)
+static void mermaid_text(struct mlp_buf *b, const char *text)
 {
+	struct mlp_buf t = MLP_BUF_INIT;
 	size_t start = b->len;
 
-	for (; *s; s++) {
+	mlp_text_sanitizes(&t, text, MLP_TEXT_NL | MLP_TEXT_TAB);
+	for (const char *s = t.buf; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (b->len - start >= 80 && (c & 0xc0) != 0x80) {
 			mlp_buf_adds(b, "...");
-			return;
+			break;
 		}
 		if (c == '"' || c == '`')
 			mlp_buf_addch(b, '\'');
@@ -125,6 +132,7 @@ static void mermaid_text(struct mlp_buf *b, const char *s)
 		else
 			mlp_buf_addch(b, (char)c);
 	}
+	mlp_buf_release(&t);
 }
 
 /* A number Mermaid's grammar accepts: plain decimal, no exponent. */

@@ -60,6 +60,7 @@ int mlp_spawn_run(struct mlp_spawn *s)
 	const char *in = s->in;
 	size_t in_left = s->in_len;
 	struct sigaction ign, old_pipe;
+	struct mlp_child child;
 
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
@@ -72,29 +73,30 @@ int mlp_spawn_run(struct mlp_spawn *s)
 		mlp_error_set(MLP_ERROR, "cannot create a pipe: %s", strerror(errno));
 		goto fail;
 	}
+	memset(&child, 0, sizeof(child));
+	child.argv = s->argv;
+	child.env_add = s->env_add;
+	child.dir = s->dir;
+	child.fd[0] = s->in ? inp[0] : MLP_CHILD_DEVNULL;
+	child.fd[1] = s->capture_out ? outp[1] : -1;
+	child.fd[2] = s->capture_err ? errp[1] : -1;
+	if ((status = mlp_child_spawn(&pid, &child))) {
+		/* not found, no such directory...: as from a shell, 127 */
+		s->status = 127;
+		mlp_buf_adds(&s->out, "");
+		mlp_buf_adds(&s->err, strerror(status));
+		for (int i = 0; i < 2; i++) {
+			if (inp[i] >= 0)
+				close(inp[i]);
+			if (outp[i] >= 0)
+				close(outp[i]);
+			if (errp[i] >= 0)
+				close(errp[i]);
+		}
+		return 0;
+	}
 	/* a child that does not read all its input must not kill us */
 	sigaction(SIGPIPE, &ign, &old_pipe);
-	pid = fork();
-	if (pid < 0) {
-		mlp_error_set(MLP_ERROR, "cannot fork: %s", strerror(errno));
-		sigaction(SIGPIPE, &old_pipe, NULL);
-		goto fail;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(s->in ? inp[0] : null, 0);
-		if (s->capture_out)
-			dup2(outp[1], 1);
-		if (s->capture_err)
-			dup2(errp[1], 2);
-		for (const char *const *e = s->env_add; e && *e; e++)
-			putenv((char *)*e);
-		if (s->dir && chdir(s->dir) < 0)
-			_exit(127);	/* mlp-allow-seam: the child */
-		execvp(s->argv[0], (char *const *)s->argv);
-		_exit(127);	/* mlp-allow-seam: the child */
-	}
 	if (inp[0] >= 0)
 		close(inp[0]);
 	if (outp[1] >= 0)

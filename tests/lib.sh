@@ -413,6 +413,22 @@ mlp_py() {
 
 # --- git-mlp helpers -------------------------------------------------------
 
+# VALGRIND: memcheck can run the git-mlp under test (not in a build with
+# AddressSanitizer, which valgrind cannot run).
+if command -v valgrind >/dev/null 2>&1 &&
+   ! ldd "$MLP_BUILD/git-mlp" 2>/dev/null | grep -q libasan; then
+	test_set_prereq VALGRIND
+fi
+
+# mlp_memcheck DIR ARGS...: `git mlp ARGS` in repository DIR under
+# valgrind's memcheck; its exit status, or 99 when memory was definitely
+# lost or misused (the report goes to stderr).
+mlp_memcheck() {
+	(cd "$1" && shift &&
+	 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite --error-exitcode=99 "$MLP_BUILD/git-mlp" "$@")
+}
+
 # mlp_new_repo NAME: a repository NAME with one commit on main.
 mlp_new_repo() {
 	git init -q "$1" &&

@@ -74,6 +74,51 @@ test_expect_success 'command not found: status failed, exit 127, message in logs
 	test_grep "no-such-command-xyzzy" logerr
 '
 
+test_expect_success 'a file that cannot be executed: status failed, exit 126, message in logs/stderr' '
+	echo "echo hi" >repo/notexec &&
+	test_expect_code 126 git -C repo mlp run -- ./notexec 2>err &&
+	test_grep "^git-mlp: cannot run .\./notexec.: Permission denied$" err &&
+	id=$(mlp_run_of err -C repo) &&
+	run_status "$id" >actual &&
+	test_grep "^failed 126 " actual &&
+	mlp_blob "$id" logs/stderr -C repo >logerr &&
+	echo "git-mlp: cannot run '\''./notexec'\'': Permission denied" >expect &&
+	test_cmp expect logerr &&
+	rm repo/notexec
+'
+
+test_expect_success 'a script without #! runs under /bin/sh, in PATH or by path, as from a shell' '
+	mkdir bin &&
+	printf "echo \"no shebang: \$*\"\n" >bin/noshebang &&
+	chmod +x bin/noshebang &&
+	PATH="$TRASH_DIRECTORY/bin:$PATH" git -C repo mlp run -- noshebang a "b c" >out 2>err &&
+	echo "no shebang: a b c" >expect &&
+	test_cmp expect out &&
+	git -C repo mlp run -- "$TRASH_DIRECTORY/bin/noshebang" d >out 2>err &&
+	echo "no shebang: d" >expect &&
+	test_cmp expect out
+'
+
+# The command starts with the default action for SIGHUP, SIGINT, SIGPIPE
+# and SIGTERM and no signal blocked, however git-mlp itself was started
+# (nohup, a shell's background job, a service manager's mask).
+test_expect_success 'the command gets default signal actions and an empty signal mask' '
+	mlp_py - <<-\EOF
+	import signal, subprocess
+	sigs = (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTERM)
+	def prepare():
+	    for s in sigs:
+	        signal.signal(s, signal.SIG_IGN)
+	    signal.pthread_sigmask(signal.SIG_BLOCK, sigs + (signal.SIGUSR1, signal.SIGCHLD))
+	out = subprocess.run(["git", "-C", "repo", "mlp", "run", "--", "grep", "-E", "^Sig(Ign|Blk):",
+	                      "/proc/self/status"], preexec_fn=prepare, capture_output=True, check=True)
+	fields = dict(l.split(":\t") for l in out.stdout.decode().splitlines())
+	ign, blk = int(fields["SigIgn"], 16), int(fields["SigBlk"], 16)
+	assert not ign & sum(1 << (s - 1) for s in sigs), "ignored: %x" % ign
+	assert blk == 0, "blocked: %x" % blk
+	EOF
+'
+
 test_expect_success 'a metric logged before a failure is still recorded' '
 	test_expect_code 1 git -C repo mlp run -- sh -c "echo \"{\\\"loss\\\": 0.75}\" >>\"\$MLP_METRICS\"; exit 1" 2>err &&
 	id=$(mlp_run_of err -C repo) &&

@@ -122,6 +122,19 @@ test_expect_success 'default on a commit with no runs is an error' '
 	test_grep "no runs" err
 '
 
+test_expect_success VALGRIND 'the failing defaults free what they loaded (memcheck)' '
+	mk_commit C4 &&
+	{
+		mlp_memcheck repo diff 2>err1; echo $? >rc1
+		mlp_memcheck repo diff r1 2>err2; echo $? >rc2
+		git -C repo reset -q --hard HEAD^
+	} &&
+	test "$(cat rc1)" = 1 && test_grep "no runs" err1 &&
+	test "$(cat rc2)" = 1 && test_grep "no other run of HEAD" err2 &&
+	test_expect_code 1 mlp_memcheck repo diff nosuch r1 2>err &&
+	test_grep "nosuch" err
+'
+
 test_expect_success 'one argument: it against the newest other run of HEAD' '
 	echo "r1 r5" >expect &&
 	diff_ab r1 >actual &&

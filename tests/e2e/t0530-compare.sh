@@ -137,6 +137,12 @@ test_expect_success '--where matching nothing fails; a parse error exits 129 wit
 	test_cmp expect caret
 '
 
+test_expect_success VALGRIND '--where matching nothing frees the query and the runs (memcheck)' '
+	test_expect_code 1 mlp_memcheck repo compare --where "name = '\''zz'\''" >out 2>err &&
+	test_grep "no run matches" err &&
+	test_expect_code 129 mlp_memcheck repo compare --where "metrics.acc >" >out 2>err
+'
+
 test_expect_success 'no runs named is a usage error; an unknown run an error' '
 	test_expect_code 129 git -C repo mlp compare >out 2>err &&
 	test_must_be_empty out &&

@@ -109,7 +109,7 @@ for f in a[\"files\"]:
         f[\"chunks\"] = 10000
         f[\"size\"] = 10000 << 20
 " >big.id &&
-	craft_art fewer "mf[\"chunks\"] = 2" >fewer.id &&
+	craft_art fewer "mf[\"chunks\"] = len(chunks) + 1" >fewer.id &&
 	craft_art treechunk "chunks[0][0] = \"40000\"; chunks[0][2] = tree([])" >treechunk.id &&
 	craft_art linkout "
 up = blob(b\"../../../../../../../../tmp\")
@@ -173,13 +173,21 @@ test_expect_success 'a symlink entry leading out of the target is refused' '
 	rm -rf target
 '
 
-test_expect_failure 'fsck reports an artifacts.mp entry without an oid or xxh128' '
+test_expect_success 'an artifacts.mp entry without an oid or xxh128 is corrupt: fsck, show and ls name the run and the file' '
 	craft_art nooid "del [f for f in a[\"files\"] if f[\"path\"] == \"small.txt\"][0][\"oid\"]" >nooid.id &&
 	craft_art noxxh "del [f for f in a[\"files\"] if f[\"path\"] == \"small.txt\"][0][\"xxh128\"]" >noxxh.id &&
 	for id in $(cat nooid.id noxxh.id); do
 		test_expect_code 1 git -C repo mlp fsck $id >out 2>err &&
-		test_grep "^error: run $id: .*small.txt" err || return 1
-	done
+		test_grep "^error: run $id: .*small.txt" err &&
+		test_expect_code 128 git -C repo mlp show $id >out 2>err &&
+		test_grep "^fatal: run $id: .*small.txt" err &&
+		git -C repo mlp ls --all >out 2>err &&
+		test_grep "^warning: run $id: .*small.txt" err || return 1
+	done &&
+	test_expect_code 128 git -C repo mlp show $(cat nooid.id) 2>err &&
+	test_grep "small.txt.* has no oid" err &&
+	test_expect_code 128 git -C repo mlp show $(cat noxxh.id) 2>err &&
+	test_grep "small.txt.* has no xxh128" err
 '
 
 test_expect_success 'nothing was written outside, no ref moved, the victim still checks out' '

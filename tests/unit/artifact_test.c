@@ -419,6 +419,71 @@ static void test_list_round_trip_and_hostile(void **state)
 	mlp_run_free(back);
 }
 
+/*
+ * A file entry without oid or xxh128 used to decode as empty strings,
+ * which then did not encode back (docs/security.md finding 7): corrupt,
+ * naming the file.
+ */
+static void test_list_entry_needs_oid_and_xxh128(void **state)
+{
+	static const char *const keys[] = { "path", "type", "mode", "oid", "size", "xxh128", "chunks", "new_bytes" };
+	struct mlp_run *run = mlp_run_new();
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	for (int drop = -1; drop < 8; drop++) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		int err;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 2);
+		msgpack_pack_str_with_body(&pk, "v", 1);
+		msgpack_pack_int(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "files", 5);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_map(&pk, drop < 0 ? 8 : 7);
+		for (int k = 0; k < 8; k++) {
+			const char *v = NULL;
+			if (k == drop)
+				continue;
+			msgpack_pack_str_with_body(&pk, keys[k], strlen(keys[k]));
+			switch (k) {
+			case 0: v = "models/small.txt"; break;
+			case 1: v = "file"; break;
+			case 2: v = "100644"; break;
+			case 3: v = "0123456789012345678901234567890123456789"; break;
+			case 5: v = "0123456789abcdef0123456789abcdef"; break;
+			}
+			if (v)
+				msgpack_pack_str_with_body(&pk, v, strlen(v));
+			else
+				msgpack_pack_uint64(&pk, 1);
+		}
+		err = mlp_artifact_decode_list(run, sb.data, sb.size);
+		if (drop == 3 || drop == 5) {
+			assert_int_equal(err, MLP_ECORRUPT);
+			assert_non_null(strstr(mlp_error_message(), "'models/small.txt' has no"));
+			assert_non_null(strstr(mlp_error_message(), keys[drop]));
+			assert_int_equal(run->artifact_nr, 0);
+		} else if (drop == 0) {
+			assert_int_equal(err, MLP_ECORRUPT);	/* no path: as before */
+		} else {
+			/* what decodes encodes back to the same bytes' meaning */
+			assert_int_equal(err, 0);
+			assert_int_equal(run->artifact_nr, 1);
+			mlp_buf_reset(&b);
+			assert_int_equal(mlp_artifact_encode_list(&b, run), 0);
+			assert_int_equal(mlp_artifact_decode_list(run, b.buf, b.len), 0);
+			assert_string_equal(run->artifact[0].oid, "0123456789012345678901234567890123456789");
+		}
+		msgpack_sbuffer_destroy(&sb);
+	}
+	mlp_buf_release(&b);
+	mlp_run_free(run);
+}
+
 /* ---- in a repository ------------------------------------------------------------------ */
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -629,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_hostile),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_list_round_trip_and_hostile),
+		cmocka_unit_test(test_list_entry_needs_oid_and_xxh128),
 		cmocka_unit_test_setup_teardown(test_pack_writer, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_empty_is_removed, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_capture_and_checkout, repo_setup, repo_teardown),

@@ -91,6 +91,155 @@ static void test_json_str_len(void **state)
 	mlp_buf_release(&b);
 }
 
+/* ---- terminal text --------------------------------------------------------------------- */
+
+static void check_text(const char *in, size_t len, unsigned flags, const char *want)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	mlp_text_sanitize(&b, in, len, flags);
+	if (strcmp(b.buf ? b.buf : "", want))
+		fail_msg("text_sanitize(%u): got \"%s\", want \"%s\"", flags, b.buf ? b.buf : "", want);
+	mlp_buf_release(&b);
+}
+
+#define TEXT(in, flags, want) check_text(in, sizeof(in) - 1, flags, want)
+
+static void test_text_controls(void **state)
+{
+	(void)state;
+	TEXT("", 0, "");
+	TEXT("plain name", 0, "plain name");
+	TEXT("back\\slash \"q\" 'q'", 0, "back\\slash \"q\" 'q'");
+	/* escape sequences lose their ESC, visibly */
+	TEXT("\x1b[2J\x1b]0;owned\x07", 0, "\\x1b[2J\\x1b]0;owned\\x07");
+	TEXT("\x1b[31mred\x1b[m", 0, "\\x1b[31mred\\x1b[m");
+	TEXT("a\rb\bc", 0, "a\\rb\\x08c");
+	TEXT("\x01\x1f\x7f", 0, "\\x01\\x1f\\x7f");
+	TEXT("a\0b", 0, "a\\x00b");	/* length, not NUL, ends the string */
+	/* line feeds and tabs: shown, or kept when asked */
+	TEXT("a\nb", 0, "a\\nb");
+	TEXT("a\nb", MLP_TEXT_NL, "a\nb");
+	TEXT("a\tb", 0, "a b");
+	TEXT("a\tb", MLP_TEXT_TAB, "a\tb");
+	TEXT("a\r\nb", MLP_TEXT_NL | MLP_TEXT_TAB, "a\\r\nb");
+	/* C1 controls (U+0080..U+009F, in UTF-8) are escaped; U+00A0 is text */
+	TEXT("\xc2\x9b" "2J", 0, "\\u009b2J");
+	TEXT("\xc2\x80\xc2\x85\xc2\x9f", 0, "\\u0080\\u0085\\u009f");
+	TEXT("\xc2\xa0\xc2\xa9", 0, "\xc2\xa0\xc2\xa9");
+	/* a raw C1 byte is not UTF-8 */
+	TEXT("\x9b" "2J", 0, "\xef\xbf\xbd" "2J");
+}
+
+static void test_text_utf8(void **state)
+{
+	(void)state;
+	TEXT("\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad", 0, "\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad");
+	TEXT("\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf");	/* U+10FFFF */
+	/* each invalid byte becomes one U+FFFD */
+	TEXT("\xff", 0, "\xef\xbf\xbd");
+	TEXT("h-\xff\xfe", 0, "h-\xef\xbf\xbd\xef\xbf\xbd");
+	TEXT("a\x80z", 0, "a\xef\xbf\xbdz");	/* lone continuation */
+	TEXT("\xc3", 0, "\xef\xbf\xbd");	/* truncated at the end */
+	TEXT("\xe2\x82z", 0, "\xef\xbf\xbd\xef\xbf\xbdz");	/* truncated in the middle */
+	TEXT("\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd");	/* overlong '/' */
+	TEXT("\xe0\x80\x9b", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");	/* overlong C1 */
+	TEXT("\xed\xa0\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");	/* surrogate */
+	TEXT("\xf4\x90\x80\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");	/* > U+10FFFF */
+	TEXT("\xff\xc3\xbc", 0, "\xef\xbf\xbd\xc3\xbc");	/* valid right after invalid */
+}
+
+/* Valid UTF-8 with no control character, for any input; a second pass changes nothing. */
+static int text_is_clean(const struct mlp_buf *b, unsigned flags)
+{
+	const unsigned char *p = (const unsigned char *)b->buf;
+
+	for (size_t i = 0; i < b->len; i++) {
+		unsigned c = p[i];
+		if ((c < 0x20 && !((c == '\n' && (flags & MLP_TEXT_NL)) || (c == '\t' && (flags & MLP_TEXT_TAB)))) ||
+		    c == 0x7f || (c == 0xc2 && i + 1 < b->len && p[i + 1] < 0xa0))
+			return 0;
+	}
+	/* mlp_json_str turns invalid UTF-8 into \ufffd: there must be none */
+	{
+		struct mlp_buf j = MLP_BUF_INIT;
+		int ok;
+		mlp_json_str(&j, b->buf ? b->buf : "", b->len);
+		ok = !strstr(j.buf, "\\ufffd");
+		mlp_buf_release(&j);
+		return ok;
+	}
+}
+
+static void test_text_random(void **state)
+{
+	static const unsigned flagsets[] = { 0, MLP_TEXT_NL, MLP_TEXT_TAB, MLP_TEXT_NL | MLP_TEXT_TAB };
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct mlp_buf a = MLP_BUF_INIT, b = MLP_BUF_INIT;
+	unsigned char in[24];
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		unsigned flags = flagsets[round % 4];
+		size_t len = (size_t)(round % (int)sizeof(in));
+		for (size_t i = 0; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* bias towards the interesting bytes: controls, C1 leads, UTF-8 leads */
+			if ((x >> 8) % 4 == 0)
+				in[i] = (unsigned char)"\x1b\n\t\r\x7f\xc2\x9b\xe2\x80\xf0\xff\x00"[(x >> 16) % 12];
+			else
+				in[i] = (unsigned char)(x >> 24);
+		}
+		mlp_buf_reset(&a);
+		mlp_text_sanitize(&a, (const char *)in, len, flags);
+		if (!text_is_clean(&a, flags))
+			fail_msg("round %d: output not clean", round);
+		mlp_buf_reset(&b);
+		mlp_text_sanitize(&b, a.buf, a.len, flags);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.buf, b.buf, a.len);
+		assert_true(mlp_text_width(a.buf) <= a.len);
+	}
+	mlp_buf_release(&a);
+	mlp_buf_release(&b);
+}
+
+static void test_text_appends(void **state)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	(void)state;
+	mlp_text_sanitizes(&b, NULL, 0);
+	assert_int_equal(b.len, 0);
+	mlp_buf_adds(&b, "name: ");
+	mlp_text_sanitizes(&b, "x\x1b", 0);
+	mlp_text_sanitize(&b, "abc", 1, 0);
+	assert_string_equal(b.buf, "name: x\\x1ba");
+	mlp_buf_release(&b);
+	/* nothing to add still leaves a terminated string */
+	mlp_text_sanitize(&b, "", 0, 0);
+	assert_true(!b.buf || b.buf[0] == '\0');
+	mlp_buf_release(&b);
+}
+
+static void test_text_width(void **state)
+{
+	(void)state;
+	assert_int_equal(mlp_text_width(""), 0);
+	assert_int_equal(mlp_text_width("abc"), 3);
+	assert_int_equal(mlp_text_width("\xc3\xbc"), 1);	/* ü */
+	assert_int_equal(mlp_text_width("\xe4\xb8\xad\xe6\x96\x87"), 4);	/* two CJK: wide */
+	assert_int_equal(mlp_text_width("e\xcc\x81"), 1);	/* e + combining acute */
+	assert_int_equal(mlp_text_width("\xf0\x9f\x98\x80"), 2);	/* emoji */
+	assert_int_equal(mlp_text_width("\xef\xbf\xbd"), 1);	/* U+FFFD */
+	assert_int_equal(mlp_text_width("\\x1b"), 4);	/* what an escape becomes */
+	assert_int_equal(mlp_text_width("\xff"), 1);	/* not sanitized: a byte, a column */
+}
+
+#undef TEXT
+
 /* ---- JSON numbers -------------------------------------------------------------------- */
 
 static void check_double(double d, const char *want)
@@ -473,12 +622,102 @@ static void test_render_show(void **state)
 	mlp_run_free(run);
 }
 
+/* Hostile names: escaped, and the columns after them still line up. */
+static void test_render_table_hostile(void **state)
+{
+	struct mlp_run_list list;
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+	struct mlp_value v;
+	char long_value[64 * 2 + 1];
+
+	(void)state;
+	make_list(&list, "\x1b[2J\xff", "\xe4\xb8\xad\xe6\x96\x87");	/* ESC[2J + invalid byte; two CJK */
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	assert_string_equal(b.buf,
+		"ID        NAME      STATUS    AGE  COMMIT   params.lr   loss\n"
+		"aaaaaaaa  \\x1b[2J\xef\xbf\xbd  finished   5s  1234567  0.01        0.25\n"
+		"bbbbbbbb  \xe4\xb8\xad\xe6\x96\x87      finished   2h  1234567  0.02       0.125\n");
+	mlp_buf_reset(&b);
+	/* with colour: our sequences only */
+	o.color = 1;
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	assert_null(strstr(b.buf, "\033[2J"));
+	assert_non_null(strstr(b.buf, "\\x1b[2J"));
+	o.color = 0;
+
+	/* Markdown and CSV cells are sanitized too; CSV keeps a line feed, quoted */
+	free(list.runs[1]->name);
+	list.runs[1]->name = mlp_strdup("two\nlines\x07");
+	mlp_buf_reset(&b);
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_MD, &o), 0);
+	assert_non_null(strstr(b.buf, "| \\x1b[2J\xef\xbf\xbd |"));
+	assert_non_null(strstr(b.buf, "| two\\nlines\\x07 |"));
+	mlp_buf_reset(&b);
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_CSV, &o), 0);
+	assert_non_null(strstr(b.buf, ",\\x1b[2J\xef\xbf\xbd,"));
+	assert_non_null(strstr(b.buf, ",\"two\nlines\\x07\","));
+	mlp_buf_reset(&b);
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TSV, &o), 0);
+	assert_non_null(strstr(b.buf, "\ttwo\\nlines\\x07\t"));
+
+	/* a long value is cut between characters, never inside one */
+	for (int i = 0; i < 64; i++)
+		memcpy(long_value + 2 * i, "\xc3\xa9", 2);	/* é */
+	long_value[128] = '\0';
+	memset(&v, 0, sizeof(v));
+	mlp_value_set_str(&v, long_value, strlen(long_value));
+	mlp_map_set(&list.runs[0]->params, "lr", &v);
+	mlp_buf_reset(&b);
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	assert_null(strstr(b.buf, "\xef\xbf\xbd\xef\xbf\xbd"));
+	assert_non_null(strstr(b.buf, "\xc3\xa9..."));
+	mlp_buf_release(&b);
+	mlp_run_list_release(&list);
+}
+
+static void test_render_show_hostile(void **state)
+{
+	struct mlp_run *run = list_run("aaaaaaaa11111111111111111111111a", "h-\x1b]0;owned\x07", "0.01", 0.5, NOW - 3000);
+	struct mlp_render_opts o = { .color = 1, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT;
+	struct mlp_value v;
+
+	(void)state;
+	run->note = mlp_strdup("first\x1b[31m line\nsecond\tline\n");
+	run->host = mlp_strdup("gpu\xc2\x9b" "7");
+	run->branch = mlp_strdup("main\r");
+	memset(&v, 0, sizeof(v));
+	mlp_value_set_str(&v, "\x1b[5mblink", 9);
+	mlp_map_set(&run->tags, "t\xff", &v);
+	run->logs_stdout_tail = mlp_strdup("epoch 1\n 10%|#\r 50%|#####\r100%|##########|\r\nbell\x07\n");
+	assert_int_equal(mlp_render_show(&b, run, MLP_FMT_TEXT, &o), 0);
+	assert_non_null(strstr(b.buf, "name:       h-\\x1b]0;owned\\x07\n"));
+	assert_non_null(strstr(b.buf, "note:       first\\x1b[31m line\n            second\tline\n"));
+	assert_non_null(strstr(b.buf, "host:       gpu\\u009b7\n"));
+	assert_non_null(strstr(b.buf, " (main\\r)\n"));
+	if (!strstr(b.buf, "\ntags:\n  t\xef\xbf\xbd  \\x1b[5mblink\n"))
+		fail_msg("%s", b.buf);
+	/* a progress bar shows its last state; other controls are escaped */
+	assert_non_null(strstr(b.buf, "\nlog tail (stdout):\n    epoch 1\n    100%|##########|\n    bell\\x07\n"));
+	/* the only escape sequences are our colours */
+	for (const char *p = strchr(b.buf, '\033'); p; p = strchr(p + 1, '\033'))
+		assert_true(!strncmp(p, "\033[33m", 5) || !strncmp(p, "\033[32m", 5) || !strncmp(p, "\033[m", 3));
+	mlp_buf_release(&b);
+	mlp_run_free(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_str_escapes),
 		cmocka_unit_test(test_json_str_utf8),
 		cmocka_unit_test(test_json_str_len),
+		cmocka_unit_test(test_text_controls),
+		cmocka_unit_test(test_text_utf8),
+		cmocka_unit_test(test_text_random),
+		cmocka_unit_test(test_text_appends),
+		cmocka_unit_test(test_text_width),
 		cmocka_unit_test(test_json_double),
 		cmocka_unit_test(test_json_double_roundtrip),
 		cmocka_unit_test(test_json_value),
@@ -490,6 +729,8 @@ int main(void)
 		cmocka_unit_test(test_render_csv),
 		cmocka_unit_test(test_render_json_list),
 		cmocka_unit_test(test_render_show),
+		cmocka_unit_test(test_render_table_hostile),
+		cmocka_unit_test(test_render_show_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

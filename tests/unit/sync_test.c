@@ -89,6 +89,36 @@ static void test_spawn_env_and_missing_program(void **state)
 	mlp_spawn_release(&s);
 }
 
+/* env_add replaces a variable (no second copy), dir is the child's, stdin is /dev/null. */
+static void test_spawn_env_override_dir_and_stdin(void **state)
+{
+	const char *argv[] = { "sh", "-c", "env | grep -c '^MLP_SPAWN_OVER='; printf '%s %s ' \"$MLP_SPAWN_OVER\" \"$(pwd)\"; cat; echo end", NULL };
+	const char *env[] = { "MLP_SPAWN_OVER=new", NULL };
+	struct mlp_spawn s = { 0 };
+	(void)state;
+	setenv("MLP_SPAWN_OVER", "old", 1);
+	s.argv = argv;
+	s.env_add = env;
+	s.dir = "/";
+	s.capture_out = 1;
+	assert_int_equal(mlp_spawn_run(&s), 0);
+	assert_int_equal(s.status, 0);
+	assert_string_equal(s.out.buf, "1\nnew / end\n");
+	assert_string_equal(getenv("MLP_SPAWN_OVER"), "old");
+	mlp_spawn_release(&s);
+	/* a directory that is not there: the child never runs, 127 and why */
+	memset(&s, 0, sizeof(s));
+	s.argv = argv;
+	s.dir = "/nonexistent/dir";
+	s.capture_out = s.capture_err = 1;
+	assert_int_equal(mlp_spawn_run(&s), 0);
+	assert_int_equal(s.status, 127);
+	assert_string_equal(s.out.buf, "");
+	assert_non_null(strstr(s.err.buf, "No such file"));
+	mlp_spawn_release(&s);
+	unsetenv("MLP_SPAWN_OVER");
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -117,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_spawn_feeds_big_input_without_deadlock),
 		cmocka_unit_test(test_spawn_child_ignoring_input),
 		cmocka_unit_test(test_spawn_env_and_missing_program),
+		cmocka_unit_test(test_spawn_env_override_dir_and_stdin),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_hook_script),
 	};
