@@ -48,6 +48,33 @@ static void setup(void)
 	}
 }
 
+static int view_match(const struct mlp_run *run, const struct mlp_query *q, int *m)
+{
+	struct mlp_buf rec[3] = { MLP_BUF_INIT, MLP_BUF_INIT, MLP_BUF_INIT };
+	struct mlp_run_view v;
+	int err;
+
+	mlp_record_encode_run(&rec[0], run);
+	mlp_record_encode_params(&rec[1], &run->params);
+	mlp_record_encode_summary(&rec[2], run);
+	memset(&v, 0, sizeof(v));
+	v.id = run->id;
+	v.name = run->name;
+	v.name_len = run->name ? strlen(run->name) : 0;
+	v.status = run->status;
+	v.base = run->base;
+	v.dirty = run->dirty;
+	v.started = run->started;
+	for (int f = 0; f < 3; f++) {
+		v.rec[f] = rec[f].buf;
+		v.len[f] = rec[f].len;
+	}
+	err = mlp_query_match_view(q, &v, m);
+	for (int f = 0; f < 3; f++)
+		mlp_buf_release(&rec[f]);
+	return err;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *expr = fuzz_cstr(data, size);
@@ -62,8 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (err < 0 && mlp_query_error_column() > size)
 		__builtin_trap();
 	if (!err) {
-		for (int i = 0; i < 2; i++)
-			fuzz_check_error(mlp_query_match(q, fixed[i], &match));
+		for (int i = 0; i < 2; i++) {
+			int e1 = mlp_query_match(q, fixed[i], &match);
+			fuzz_check_error(e1);
+			/* the index's way, from the records' bytes, agrees */
+			if (mlp_query_view_ok(q)) {
+				int vm = -1, e2 = view_match(fixed[i], q, &vm);
+				if (e2 != e1 || vm != match)
+					__builtin_trap();
+			}
+		}
 	}
 	mlp_query_free(q);
 

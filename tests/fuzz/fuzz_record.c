@@ -25,6 +25,24 @@ static void render(const struct mlp_run *run)
 	mlp_buf_release(&b);
 }
 
+/* What the decoder found, the lookup without decoding finds the same. */
+static void check_lookups(const struct mlp_map *params, const uint8_t *data, size_t size)
+{
+	for (size_t i = 0; i < params->nr; i++) {
+		const struct mlp_kv *kv = &params->items[i];
+		struct mlp_value v;
+		int found = mlp_record_find_param(data, size, kv->key, strlen(kv->key), &v);
+		if (found != 1 || v.type != kv->val.type)
+			abort();
+		if (v.type == MLP_STR && (v.u.str.len != kv->val.u.str.len ||
+					  memcmp(v.u.str.s, kv->val.u.str.s, v.u.str.len)))
+			abort();
+		if ((v.type == MLP_INT && v.u.i != kv->val.u.i) || (v.type == MLP_BOOL && v.u.b != kv->val.u.b) ||
+		    (v.type == MLP_FLOAT && memcmp(&v.u.f, &kv->val.u.f, sizeof(double))))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mlp_run *run = mlp_run_new();
@@ -38,6 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		render(run);
 	err = mlp_record_decode_params(&params, data, size);
 	fuzz_check_error(err);
+	if (!err)
+		check_lookups(&params, data, size);
+	{
+		/* the lookups of the index's filter, on any bytes */
+		struct mlp_value v;
+		struct mlp_summary s;
+		mlp_record_find_param(data, size, "lr", 2, &v);
+		mlp_record_find_tag(data, size, "stage", 5, &v);
+		mlp_record_find_summary(data, size, "loss", 4, &s);
+	}
 	err = mlp_record_decode_summary(run, data, size);
 	fuzz_check_error(err);
 	err = mlp_record_decode_chunk(run, "loss", data, size);
