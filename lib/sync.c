@@ -183,6 +183,15 @@ void mlp_spawn_release(struct mlp_spawn *s)
 	mlp_buf_release(&s->err);
 }
 
+/* "<what>: <the current message>" (vsnprintf must not read what it writes). */
+static int error_wrap(int code, const char *what)
+{
+	char *msg = mlp_strdup(mlp_error_message());
+	mlp_error_set(code, "%s: %s", what, msg);
+	free(msg);
+	return code;
+}
+
 /* A growing argv for git. */
 struct argv {
 	char **v;
@@ -232,7 +241,7 @@ static int run_git(struct mlp_spawn *s, const struct argv *a, const char *in, si
 	s->in_len = in_len;
 	s->capture_out = s->capture_err = 1;
 	if (mlp_spawn_run(s) < 0)
-		return mlp_error_set(MLP_ERROR, "cannot run git: %s", mlp_error_message());
+		return error_wrap(MLP_ERROR, "cannot run git");
 	if (s->status == 127)
 		return mlp_error_set(MLP_ERROR, "cannot run git (exit 127): %s", s->err.buf);
 	return 0;
@@ -1463,6 +1472,40 @@ static int set_ref(struct mlp_repo *repo, const char *id, const char *to, const 
 	return 0;
 }
 
+int mlp_sync_reconcile(enum mlp_sync_state *state, char out[MLP_OID_HEXSZ + 1], struct mlp_repo *repo,
+		       const char *id, const char *ours, const char *theirs, const char *common,
+		       struct mlp_buf *report)
+{
+	int err;
+
+	snprintf(out, MLP_OID_HEXSZ + 1, "%s", ours);
+	if (!strcmp(ours, theirs)) {
+		*state = MLP_SYNC_UPTODATE;
+		return 0;
+	}
+	if (is_descendant(repo, ours, theirs) || (common && !strcmp(common, theirs))) {
+		/* the remote has nothing we lack: our changes are not pushed yet */
+		*state = MLP_SYNC_AHEAD;
+		return 0;
+	}
+	/*
+	 * A fast-forward (theirs is a merge that has ours as a parent), or ours
+	 * unchanged since we last agreed: take theirs.  Run commits are
+	 * replaced, not chained, so the second is the usual case.
+	 */
+	if (is_descendant(repo, theirs, ours) || (common && !strcmp(common, ours))) {
+		if ((err = set_ref(repo, id, theirs, ours, "git-mlp: fetch")) < 0)
+			return err;
+		snprintf(out, MLP_OID_HEXSZ + 1, "%s", theirs);
+		*state = MLP_SYNC_UPDATED;
+		return 0;
+	}
+	if ((err = mlp_sync_merge_run(repo, id, ours, theirs, common, out, report)) < 0)
+		return error_wrap(err, "diverged and cannot merge");
+	*state = MLP_SYNC_MERGED;
+	return 0;
+}
+
 int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const struct mlp_sync_opts *o,
 		   struct mlp_sync_result *res)
 {
@@ -1516,6 +1559,7 @@ int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const s
 		struct refent *now = refmap_get(&after, todo[i]), *st = refmap_get(&state, todo[i]);
 		char theirs[MLP_OID_HEXSZ + 1], merged[MLP_OID_HEXSZ + 1];
 		struct mlp_buf report = MLP_BUF_INIT;
+		enum mlp_sync_state state_after;
 
 		if (now && !strcmp(now->oid, r->oid))
 			continue;	/* done above */
@@ -1531,30 +1575,16 @@ int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const s
 				   fetch_err.len ? git_reason(&fetch_err) : "cannot create the run ref");
 			continue;
 		}
-		if (is_descendant(repo, now->oid, theirs) || (st && !strcmp(st->oid, theirs))) {
-			/* the remote has nothing we lack: our changes are not pushed yet */
-			result_add(res, r->id, now->oid, now->oid, MLP_SYNC_AHEAD, NULL);
-			refmap_set(&state, r->id, theirs);
-			continue;
-		}
-		if (st && !strcmp(st->oid, now->oid)) {
-			/* unchanged here since we last agreed: take theirs */
-			if (set_ref(repo, r->id, theirs, now->oid, "git-mlp: fetch") < 0)
-				result_add(res, r->id, now->oid, theirs, MLP_SYNC_REJECTED, mlp_error_message());
-			else
-				result_add(res, r->id, now->oid, theirs, MLP_SYNC_UPDATED, NULL);
-			refmap_set(&state, r->id, theirs);
-			continue;
-		}
-		if (mlp_sync_merge_run(repo, r->id, now->oid, theirs, st ? st->oid : NULL, merged, &report) < 0) {
-			struct mlp_buf m = MLP_BUF_INIT;
-			mlp_buf_addf(&m, "diverged and cannot merge: %s", mlp_error_message());
-			result_add(res, r->id, now->oid, theirs, MLP_SYNC_REJECTED, m.buf);
-			mlp_buf_release(&m);
-		} else {
+		if (mlp_sync_reconcile(&state_after, merged, repo, r->id, now->oid, theirs,
+				       st && st->oid[0] ? st->oid : NULL, &report) < 0) {
+			result_add(res, r->id, now->oid, theirs, MLP_SYNC_REJECTED, mlp_error_message());
+		} else if (state_after == MLP_SYNC_MERGED) {
 			warnf(o, "run %.8s diverged from '%s'; merged both versions (push to share the merge)%s%s",
 			      r->id, remote, report.len ? ":\n" : "", report.len ? report.buf : "");
 			result_add(res, r->id, now->oid, merged, MLP_SYNC_MERGED, report.len ? report.buf : NULL);
+			refmap_set(&state, r->id, theirs);
+		} else {
+			result_add(res, r->id, now->oid, merged, state_after, NULL);
 			refmap_set(&state, r->id, theirs);
 		}
 		mlp_buf_release(&report);

@@ -126,6 +126,23 @@ int mlp_sync_merge_run(struct mlp_repo *repo, const char *id, const char *ours,
 		       const char *theirs, const char *common, char out[MLP_OID_HEXSZ + 1],
 		       struct mlp_buf *report);
 
+/*
+ * What fetch does with run `id` when the remote's commit `theirs` (its
+ * objects already here) differs from ours at `ours`; `common` as for
+ * mlp_sync_merge_run().  The first rule that applies:
+ *
+ *   ours == theirs                                    UPTODATE
+ *   ours descends from theirs, or theirs == common    AHEAD (nothing moves)
+ *   theirs descends from ours, or ours == common      UPDATED (ref moved to theirs)
+ *   otherwise (changed on both sides)                 MERGED (mlp_sync_merge_run)
+ *
+ * Refs move with compare-and-swap from `ours`.  `out` is where the ref
+ * points afterwards; merge notes go to `report`.
+ */
+int mlp_sync_reconcile(enum mlp_sync_state *state, char out[MLP_OID_HEXSZ + 1], struct mlp_repo *repo,
+		       const char *id, const char *ours, const char *theirs, const char *common,
+		       struct mlp_buf *report);
+
 /* ---- hooks ---------------------------------------------------------------------- */
 
 #define MLP_HOOK_MARKER "# git-mlp hook: installed by 'git mlp install-hooks'"
