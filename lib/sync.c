@@ -857,18 +857,11 @@ static void merge_series(struct mlp_run *a, const struct mlp_run *b)
 		for (size_t j = 0; j < n; j++)
 			if (!k || point_cmp(&p[k - 1], &p[j]))
 				p[k++] = p[j];
-		if (k > sa->alloc) {
-			sa->alloc = k;
-			sa->step = mlp_realloc(sa->step, k * sizeof(*sa->step));
-			sa->value = mlp_realloc(sa->value, k * sizeof(*sa->value));
-			sa->t = mlp_realloc(sa->t, k * sizeof(*sa->t));
-		}
-		for (size_t j = 0; j < k; j++) {
-			sa->step[j] = p[j].step;
-			sa->value[j] = p[j].value;
-			sa->t[j] = p[j].t;
-		}
-		sa->nr = k;
+		/* added again, so that count, first, last, min and max (summary.mp) are the merged ones */
+		sa->nr = 0;
+		sa->count = 0;
+		for (size_t j = 0; j < k; j++)
+			mlp_run_add_point(a, sb->key, p[j].step, p[j].value, p[j].t);
 		free(p);
 	}
 }

@@ -484,6 +484,10 @@ static void test_reconcile_diverged_three_way(void **state)
 	assert_int_equal(s->nr, 10);
 	for (size_t i = 0; i < s->nr; i++)
 		assert_true(s->step[i] == (int64_t)i);
+	/* summary.mp is the merged series' */
+	assert_true(mlp_run_summary(got, "loss")->step == 9);
+	assert_true(mlp_run_summary(got, "loss")->count == 10);
+	assert_true(mlp_run_summary(got, "loss")->last == 0.1);
 	assert_int_equal(report.len, 0);
 	mlp_run_free(got);
 	mlp_run_free(run);
@@ -622,6 +626,8 @@ static void test_reconcile_running_meets_finished(void **state)
 	assert_string_equal(text_of(&got->tags, "look"), "good");
 	s = mlp_run_series(got, "loss");
 	assert_int_equal(s->nr, 8);	/* the union: shared points once */
+	assert_true(mlp_run_summary(got, "loss")->count == 8);
+	assert_true(mlp_run_summary(got, "loss")->step == 7);
 	mlp_run_free(got);
 	mlp_buf_release(&report);
 	mlp_run_free(run);
