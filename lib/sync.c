@@ -1465,6 +1465,20 @@ static int set_ref(struct mlp_repo *repo, const char *id, const char *to, const 
 	return 0;
 }
 
+/* The remote's version decodes as run `id`: one we may take or merge. */
+static int check_theirs(struct mlp_repo *repo, const char *id, const char *theirs)
+{
+	struct mlp_run *run = NULL;
+	int err = load_at(&run, repo, id, theirs, 0);
+	mlp_run_free(run);
+	if (err < 0) {
+		char what[80];
+		snprintf(what, sizeof(what), "the remote's version %.12s is unreadable", theirs);
+		return error_wrap(err, what);
+	}
+	return 0;
+}
+
 int mlp_sync_reconcile(enum mlp_sync_state *state, char out[MLP_OID_HEXSZ + 1], struct mlp_repo *repo,
 		       const char *id, const char *ours, const char *theirs, const char *common,
 		       struct mlp_buf *report)
@@ -1481,6 +1495,8 @@ int mlp_sync_reconcile(enum mlp_sync_state *state, char out[MLP_OID_HEXSZ + 1], 
 		*state = MLP_SYNC_AHEAD;
 		return 0;
 	}
+	if ((err = check_theirs(repo, id, theirs)) < 0)
+		return err;
 	/*
 	 * A fast-forward (theirs is a merge that has ours as a parent), or ours
 	 * unchanged since we last agreed: take theirs.  Run commits are

@@ -133,6 +133,7 @@ int mlp_sync_merge_run(struct mlp_repo *repo, const char *id, const char *ours,
  *
  *   ours == theirs                                    UPTODATE
  *   ours descends from theirs, or theirs == common    AHEAD (nothing moves)
+ *   theirs does not decode as run `id`                an error, nothing moves
  *   theirs descends from ours, or ours == common      UPDATED (ref moved to theirs)
  *   otherwise (changed on both sides)                 MERGED (mlp_sync_merge_run)
  *

@@ -664,12 +664,13 @@ static void test_reconcile_run_without_base(void **state)
 
 static void test_reconcile_corrupt_remote(void **state)
 {
-	/* a remote version that does not decode is never merged */
+	/* a remote version that does not decode is never merged nor taken */
 	struct mlp_repo *repo = *state;
 	struct mlp_buf report = MLP_BUF_INIT;
 	enum mlp_sync_state st = MLP_SYNC_REJECTED;
-	hex_t c, o, bad, out;
-	struct mlp_run *run = first_version(c, repo), *e;
+	hex_t c, o, bad, other_c, blob, out;
+	struct mlp_run *run = first_version(c, repo), *e, *other;
+	git_oid boid;
 
 	e = edit(repo, run->id, c);
 	set_tag(e, "stage", "dev");
@@ -678,16 +679,31 @@ static void test_reconcile_corrupt_remote(void **state)
 
 	/* diverged (changed here since we agreed): not merged */
 	assert_true(mlp_sync_reconcile(&st, out, repo, run->id, o, bad, c, &report) < 0);
-	assert_non_null(strstr(mlp_error_message(), "diverged and cannot merge"));
+	assert_non_null(strstr(mlp_error_message(), "unreadable"));
 	assert_ref(repo, run->id, o);
 	/* no sync state: not merged either */
 	assert_true(mlp_sync_reconcile(&st, out, repo, run->id, o, bad, NULL, &report) < 0);
 	assert_ref(repo, run->id, o);
+	/* unchanged here since we agreed: our readable version is not replaced */
+	point_ref(repo, run->id, c);
+	assert_int_equal(mlp_sync_reconcile(&st, out, repo, run->id, c, bad, c, &report), MLP_ECORRUPT);
+	assert_ref(repo, run->id, c);
+	/* a well-formed run, but another one: a remote cannot swap runs */
+	other = first_version(other_c, repo);
+	assert_int_equal(mlp_sync_reconcile(&st, out, repo, run->id, c, other_c, c, &report), MLP_ECORRUPT);
+	assert_ref(repo, run->id, c);
+	/* not even a commit */
+	assert_int_equal(git_blob_create_from_buffer(&boid, repo->git, "x", 1), 0);
+	git_oid_tostr(blob, sizeof(blob), &boid);
+	assert_true(mlp_sync_reconcile(&st, out, repo, run->id, c, blob, c, &report) < 0);
+	assert_ref(repo, run->id, c);
 	/* the remote unchanged since we agreed: nothing of theirs is read at all */
+	point_ref(repo, run->id, o);
 	assert_int_equal(mlp_sync_reconcile(&st, out, repo, run->id, o, c, c, &report), 0);
 	assert_int_equal(st, MLP_SYNC_AHEAD);
 	assert_int_equal(report.len, 0);
 	mlp_buf_release(&report);
+	mlp_run_free(other);
 	mlp_run_free(run);
 }
 
