@@ -591,6 +591,12 @@ struct mlp_checkout_opts {
 	void *error_data;
 	mlp_progress_fn progress;
 	void *progress_data;
+	/*
+	 * Without `force`, a file whose content differs is still overwritten
+	 * when it is, byte for byte, this run's artifact at the same path
+	 * (stored, so it can be restored again); may be NULL.
+	 */
+	const struct mlp_run *replaceable;
 };
 
 /*
