@@ -194,7 +194,12 @@ int mlp_hook_autorun(char **command, int *match, struct mlp_repo *repo);
 /* Starts `git mlp run -- sh -c <command>` detached, output to <mlpdir>/autorun.log. */
 int mlp_hook_autorun_start(struct mlp_repo *repo, const char *command, long *pid);
 
-/* The newest finished run whose base is HEAD (for post-checkout). */
-int mlp_hook_checkout_run(char id[MLP_ID_HEXSZ + 1], struct mlp_repo *repo);
+/*
+ * post-checkout, post-merge: the newest finished run with artifacts whose
+ * workspace snapshot is the tree of `rev` (NULL: HEAD), i.e. that ran
+ * exactly the code of that commit; a run without a snapshot counts when
+ * it is clean and its base is that commit.  MLP_ENOTFOUND when none is.
+ */
+int mlp_hook_checkout_run(char id[MLP_ID_HEXSZ + 1], struct mlp_repo *repo, const char *rev);
 
 #endif
