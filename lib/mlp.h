@@ -418,6 +418,12 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 /* Keeps runs whose base is HEAD or an ancestor of it (or no base). */
 int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo);
 void mlp_run_list_release(struct mlp_run_list *list);
+/*
+ * The names of the runs `ids` from the index cache, nothing decoded:
+ * (*names)[i] is NULL for a run unknown, broken or without a name.  The
+ * caller frees each name and the array.
+ */
+int mlp_run_names(char ***names, struct mlp_repo *repo, char *const *ids, size_t n);
 
 int mlp_run_delete(struct mlp_repo *repo, const struct mlp_run *run);
 

@@ -607,29 +607,11 @@ static int oid_cmp(const void *a, const void *b)
 	return git_oid_cmp(a, b);
 }
 
-/* Runs whose base is one of the (sorted) commits. */
+/* Runs whose base is one of the commits: the index has every run's base, nothing is decoded. */
 static int runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, git_oid *commits, size_t nc)
 {
-	struct mlp_run_list list = MLP_RUN_LIST_INIT;
-	int err;
-
-	*ids = NULL;
-	*n = 0;
-	if (!nc)
-		return 0;
 	mlp_qsort(commits, nc, sizeof(*commits), oid_cmp);
-	if ((err = mlp_run_list_all(&list, repo, NULL, NULL)) < 0)
-		return err;
-	for (size_t i = 0; i < list.nr; i++) {
-		git_oid base;
-		if (!list.runs[i]->base[0] || git_oid_fromstr(&base, list.runs[i]->base) < 0 ||
-		    !bsearch(&base, commits, nc, sizeof(*commits), oid_cmp))
-			continue;
-		*ids = mlp_realloc(*ids, (*n + 1) * sizeof(char *));
-		(*ids)[(*n)++] = mlp_strdup(list.runs[i]->id);
-	}
-	mlp_run_list_release(&list);
-	return 0;
+	return mlp_index_runs_of_commits(ids, n, repo, commits, nc);
 }
 
 /* The commits of a walk: from `tips`, hiding `hide` (when present here) and a glob. */
