@@ -149,28 +149,52 @@ static int hook_post_commit(struct mlp_ctx *ctx)
 	return 0;
 }
 
-static int hook_restore_artifacts(struct mlp_ctx *ctx)
+static void restore_error(void *data, const char *msg)
 {
-	int on = 0;
-	char id[MLP_ID_HEXSZ + 1];
-	const char *av[] = { "git", "mlp", "checkout", id, NULL };
-	struct mlp_spawn s = { 0 };
+	(void)data;
+	warning("git-mlp: %s", msg);
+}
 
-	if (mlp_config_get_bool(ctx->repo, "mlp.checkout.artifacts", &on, 0) < 0 || !on)
+/*
+ * The artifacts of the run of the new HEAD, restored in this process.  A
+ * file in the way is replaced only when it is the artifact of the run of
+ * the commit we come from (`prev`): stored, it can be restored again.
+ */
+static int hook_restore_artifacts(struct mlp_ctx *ctx, const char *prev)
+{
+	int on = 0, shown = 0;
+	char id[MLP_ID_HEXSZ + 1], prev_id[MLP_ID_HEXSZ + 1];
+	struct mlp_run *run = NULL, *left = NULL;
+	struct mlp_checkout_opts co = { 0 };
+	size_t written = 0, failed = 0;
+
+	if (mlp_config_get_bool(ctx->repo, "mlp.checkout.artifacts", &on, 0) < 0 || !on ||
+	    !mlp_repo_workdir(ctx->repo))
 		return 0;
-	if (mlp_hook_checkout_run(id, ctx->repo) < 0)
-		return 0;	/* no finished run of this commit */
-	s.argv = av;
-	s.capture_err = 1;
-	if (mlp_spawn_run(&s) < 0 || s.status) {
-		/* a git-mlp without checkout says so: not worth a warning */
-		if (!strstr(s.err.buf ? s.err.buf : "", "is not a git mlp command"))
-			warning("git-mlp: artifacts of run %.8s not restored: %s", id,
-				s.err.buf && *s.err.buf ? s.err.buf : mlp_error_message());
-	} else if (s.err.len) {
-		fputs(s.err.buf, stderr);
+	if (mlp_hook_checkout_run(id, ctx->repo, NULL) < 0)
+		return 0;	/* no run of this commit with artifacts */
+	if (mlp_run_load(&run, ctx->repo, id, 0) < 0) {
+		warning("git-mlp: artifacts of run %.8s not restored: %s", id, mlp_error_message());
+		return 0;
 	}
-	mlp_spawn_release(&s);
+	if (prev && mlp_hook_checkout_run(prev_id, ctx->repo, prev) == 0 && strcmp(prev_id, id) &&
+	    mlp_run_load(&left, ctx->repo, prev_id, 0) < 0)
+		left = NULL;
+	co.replaceable = left;
+	co.error = restore_error;
+	co.progress = progress_cb;
+	co.progress_data = &shown;
+	if (mlp_artifact_checkout(ctx->repo, run, NULL, 0, &co, &written, &failed) < 0) {
+		warning("git-mlp: artifacts of run %.8s not restored: %s", id, mlp_error_message());
+	} else {
+		fprintf(stderr, "git-mlp: restored %zu artifact%s of run %.8s (%s)", written,
+			written == 1 ? "" : "s", id, run->name ? run->name : "");
+		if (failed)
+			fprintf(stderr, "; %zu not: 'git mlp checkout --force %.8s' overwrites them", failed, id);
+		fputc('\n', stderr);
+	}
+	mlp_run_free(left);
+	mlp_run_free(run);
 	return 0;
 }
 
@@ -211,9 +235,9 @@ int cmd_hook(int argc, const char **argv, struct mlp_ctx *ctx)
 	else if (!strcmp(name, "post-commit"))
 		status = hook_post_commit(ctx);
 	else if (!strcmp(name, "post-checkout"))
-		status = argc > 4 && !strcmp(argv[4], "1") ? hook_restore_artifacts(ctx) : 0;
+		status = argc > 4 && !strcmp(argv[4], "1") ? hook_restore_artifacts(ctx, argv[2]) : 0;
 	else if (!strcmp(name, "post-merge"))
-		status = hook_restore_artifacts(ctx);
+		status = hook_restore_artifacts(ctx, "ORIG_HEAD");
 	mlp_buf_release(&in);
 	return status;
 }

@@ -13,45 +13,34 @@ static const char *const push_usage[] = {
 	NULL
 };
 
-static int run_id_cmp(const void *a, const void *b);
-
-/* The names of the runs in `res`, from the index (one lookup for all). */
-static void name_lookup(struct mlp_run_list *list, struct mlp_ctx *ctx)
-{
-	if (mlp_run_list_all(list, ctx->repo, NULL, NULL) < 0)
-		mlp_error_clear();
-	qsort(list->runs, list->nr, sizeof(*list->runs), run_id_cmp);
-}
-
-static int run_id_cmp(const void *a, const void *b)
-{
-	return strcmp((*(struct mlp_run *const *)a)->id, (*(struct mlp_run *const *)b)->id);
-}
-
-/* `list` sorted by id (name_lookup does it). */
-static const char *name_of(const struct mlp_run_list *list, const char *id)
-{
-	struct mlp_run key, *kp = &key, **r;
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	r = list->nr ? bsearch(&kp, list->runs, list->nr, sizeof(*list->runs), run_id_cmp) : NULL;
-	return r && (*r)->name ? (*r)->name : "-";
-}
-
 void print_sync_result(struct mlp_ctx *ctx, const struct mlp_sync_result *res, int show_uptodate)
 {
-	struct mlp_run_list list = MLP_RUN_LIST_INIT;
+	char **ids, **names = NULL;
 	size_t shown = 0;
 
+	ids = calloc(res->nr + 1, sizeof(char *));
+	if (!ids)
+		die("out of memory");
 	for (size_t i = 0; i < res->nr; i++)
-		shown += show_uptodate || res->items[i].state != MLP_SYNC_UPTODATE;
-	if (!shown)
+		if (show_uptodate || res->items[i].state != MLP_SYNC_UPTODATE)
+			ids[shown++] = (char *)res->items[i].id;
+	if (!shown) {
+		free(ids);
 		return;
-	name_lookup(&list, ctx);
-	for (size_t i = 0; i < res->nr; i++) {
+	}
+	/* names from the index, nothing decoded; a run deleted meanwhile has none */
+	if (mlp_run_names_of(&names, ctx->repo, ids, shown) < 0) {
+		mlp_error_clear();
+		names = calloc(shown, sizeof(char *));
+		if (!names)
+			die("out of memory");
+	}
+	for (size_t i = 0, k = 0; i < res->nr; i++) {
 		const struct mlp_sync_item *it = &res->items[i];
 		if (!show_uptodate && it->state == MLP_SYNC_UPTODATE)
 			continue;
-		printf("%-10s %.8s  %s", mlp_sync_state_name(it->state), it->id, term_text(name_of(&list, it->id)));
+		printf("%-10s %.8s  %s", mlp_sync_state_name(it->state), it->id, term_text(names[k] ? names[k] : "-"));
+		k++;
 		if (it->reason && (it->state == MLP_SYNC_REJECTED || it->state == MLP_SYNC_KEPT)) {
 			char *nl = strchr(it->reason, '\n');
 			char *reason = mlp_strndup(it->reason, nl ? (size_t)(nl - it->reason) : strlen(it->reason));
@@ -60,7 +49,10 @@ void print_sync_result(struct mlp_ctx *ctx, const struct mlp_sync_result *res, i
 		}
 		putchar('\n');
 	}
-	mlp_run_list_release(&list);
+	for (size_t i = 0; i < shown; i++)
+		free(names[i]);
+	free(names);
+	free(ids);
 }
 
 void print_sync_summary(const char *what, const char *remote, const struct mlp_sync_result *res)

@@ -2696,6 +2696,17 @@ static int link_stays_inside(const char *path, const char *target, size_t len)
 	return 1;
 }
 
+/* The regular file in the way is o->replaceable's artifact at `path`, byte for byte. */
+static int replaceable(const struct checkout_ctx *c, int dfd, const char *base, const char *path,
+		       const struct stat *st)
+{
+	const struct mlp_artifact *a = c->o && c->o->replaceable ? listed(c->o->replaceable, path) : NULL;
+	char have[33];
+
+	return a && a->type != MLP_ART_SYMLINK && a->xxh128[0] && S_ISREG(st->st_mode) &&
+	       (uint64_t)st->st_size == a->size && file_xxh(dfd, base, have) == 0 && !strcmp(have, a->xxh128);
+}
+
 static int checkout_file(struct walk *w, const char *path, const git_tree_entry *e, int chunked)
 {
 	struct checkout_ctx *c = w->data;
@@ -2743,7 +2754,7 @@ static int checkout_file(struct walk *w, const char *path, const git_tree_entry 
 				goto done;
 			}
 		}
-		if (!c->o || !c->o->force) {
+		if ((!c->o || !c->o->force) && !replaceable(c, dfd, base, path, &st)) {
 			co_error(w, path, "exists and differs; not overwritten (use --force)");
 			goto done;
 		}

@@ -325,7 +325,7 @@ static int export_run(struct exporter *e, const struct mlp_run *run)
 	if (run->artifact_nr) {
 		/* the run's stored files, at their paths, verified as checkout does */
 		struct mlp_buf adir = MLP_BUF_INIT;
-		struct mlp_checkout_opts co = { NULL, 1, e->warn, e->wdata, NULL, NULL };
+		struct mlp_checkout_opts co = { NULL, 1, e->warn, e->wdata, NULL, NULL, NULL };
 		size_t written = 0, failed = 0;
 		mlp_buf_addf(&adir, "%s/%s", e->abs, c.buf);
 		co.dir = adir.buf;

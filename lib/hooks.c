@@ -521,26 +521,46 @@ int mlp_hook_autorun_start(struct mlp_repo *repo, const char *command, long *pid
 	return 0;
 }
 
-int mlp_hook_checkout_run(char id[MLP_ID_HEXSZ + 1], struct mlp_repo *repo)
+/*
+ * A run goes with a commit when it ran exactly that code: its workspace
+ * snapshot is the commit's tree.  That is also the run an Mlp-Run trailer
+ * names when one trains on a dirty tree and then commits it; the run's
+ * base is then the parent, whose code the run did not run.
+ */
+int mlp_hook_checkout_run(char id[MLP_ID_HEXSZ + 1], struct mlp_repo *repo, const char *rev)
 {
 	struct mlp_run_list list = MLP_RUN_LIST_INIT;
-	char head[MLP_OID_HEXSZ + 1];
-	git_oid oid;
+	char commit[MLP_OID_HEXSZ + 1], tree[MLP_OID_HEXSZ + 1];
+	git_object *obj = NULL, *peeled = NULL;
 	int err;
 
 	id[0] = '\0';
-	if (git_reference_name_to_id(&oid, repo->git, "HEAD") < 0) {
+	if (git_revparse_single(&obj, repo->git, rev ? rev : "HEAD") < 0 ||
+	    git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_object_free(obj);
 		git_error_clear();
 		return MLP_ENOTFOUND;
 	}
-	git_oid_tostr(head, sizeof(head), &oid);
+	git_oid_tostr(commit, sizeof(commit), git_object_id(peeled));
+	git_oid_tostr(tree, sizeof(tree), git_commit_tree_id((git_commit *)peeled));
+	git_object_free(peeled);
+	git_object_free(obj);
 	if ((err = mlp_run_list_all(&list, repo, NULL, NULL)) < 0)
 		return err;
-	for (size_t i = 0; i < list.nr; i++)	/* newest first */
-		if (list.runs[i]->status == MLP_STATUS_FINISHED && !strcmp(list.runs[i]->base, head)) {
-			memcpy(id, list.runs[i]->id, MLP_ID_HEXSZ + 1);
-			break;
-		}
+	for (size_t i = 0; i < list.nr && !id[0]; i++) {	/* newest first */
+		const struct mlp_run *r = list.runs[i];
+		struct mlp_run *full = NULL;
+		if (r->status != MLP_STATUS_FINISHED)
+			continue;
+		/* a run without a snapshot (imported): a clean one of this base */
+		if (r->workspace[0] ? strcmp(r->workspace, tree) : r->dirty || strcmp(r->base, commit))
+			continue;
+		/* the index does not know artifacts: the run itself does */
+		if (mlp_run_load(&full, repo, r->id, 0) == 0 && full->artifacts[0])
+			memcpy(id, r->id, MLP_ID_HEXSZ + 1);
+		mlp_run_free(full);
+	}
 	mlp_run_list_release(&list);
+	mlp_error_clear();
 	return id[0] ? 0 : MLP_ENOTFOUND;
 }

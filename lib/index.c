@@ -1047,6 +1047,68 @@ int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_f
 	return mlp_run_list_select(out, repo, NULL, warn, data);
 }
 
+int mlp_run_names_of(char ***names, struct mlp_repo *repo, char *const *ids, size_t n)
+{
+	struct index ix = { 0 };
+	struct id_idx *by_id;
+	size_t skipped = 0;
+	int err;
+
+	*names = mlp_calloc(n ? n : 1, sizeof(char *));
+	if (!n)
+		return 0;
+	if ((err = open_index(&ix, repo, &skipped, NULL, NULL)) < 0) {
+		index_free(&ix);
+		return err;
+	}
+	by_id = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(*by_id));
+	for (size_t i = 0; i < ix.nr; i++) {
+		memcpy(by_id[i].id, ix.rows[i].id, 16);
+		by_id[i].idx = i;
+	}
+	mlp_qsort(by_id, ix.nr, sizeof(*by_id), id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct id_idx key, *found;
+		const struct row *r;
+		if (strlen(ids[i]) != MLP_ID_HEXSZ || unhex(key.id, ids[i], 16) < 0)
+			continue;
+		found = ix.nr ? bsearch(&key, by_id, ix.nr, sizeof(*by_id), id_cmp) : NULL;
+		r = found ? &ix.rows[found->idx] : NULL;
+		if (r && !r->broken && r->name_len)
+			(*names)[i] = mlp_strndup(r->name, r->name_len);
+	}
+	free(by_id);
+	index_free(&ix);
+	return 0;
+}
+
+int mlp_index_runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, const git_oid *commits, size_t nc)
+{
+	struct index ix = { 0 };
+	size_t skipped = 0;
+	int err;
+
+	*ids = NULL;
+	*n = 0;
+	if (!nc)
+		return 0;
+	if ((err = open_index(&ix, repo, &skipped, NULL, NULL)) < 0) {
+		index_free(&ix);
+		return err;
+	}
+	for (size_t i = 0; i < ix.nr; i++) {
+		const struct row *r = &ix.rows[i];
+		/* git_oid is the 20 raw bytes: the same order as oid_cmp */
+		if (r->broken || !r->has_base || !bsearch(r->base, commits, nc, sizeof(*commits), oid_cmp))
+			continue;
+		*ids = mlp_realloc(*ids, (*n + 1) * sizeof(char *));
+		(*ids)[*n] = mlp_malloc(MLP_ID_HEXSZ + 1);
+		hex((*ids)[(*n)++], r->id, 16);
+	}
+	index_free(&ix);
+	return 0;
+}
+
 /*
  * A run spec through the index: an id prefix (4+ hex) or a name, without
  * reading any ref while the index is current.  The commit ids come along,

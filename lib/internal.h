@@ -46,6 +46,14 @@ int mlp_run_load_oid(struct mlp_run **out, struct mlp_repo *repo, const char *id
 int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commit,
 			 int64_t commit_time, const char *workspace, const struct mlp_buf raw[3]);
 
+/*
+ * The ids of the runs whose base is one of `commits` (sorted by
+ * git_oid_cmp), newest first, from the index cache: no run is decoded.
+ * Runs that do not decode are left out.  Free with mlp_sync_ids_free().
+ */
+int mlp_index_runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, const git_oid *commits,
+			      size_t nc);
+
 /* Resolves a run spec through the index cache (see mlp_run_resolve). */
 int mlp_index_resolve(char ***ids_out, git_oid **commits_out, struct mlp_repo *repo, const char *spec);
 

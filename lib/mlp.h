@@ -472,6 +472,12 @@ int mlp_run_list_scope_head(struct mlp_run_list *list, struct mlp_repo *repo);
 void mlp_run_list_release(struct mlp_run_list *list);
 /* Appends `run`, which the list then owns. */
 void mlp_run_list_add(struct mlp_run_list *list, struct mlp_run *run);
+/*
+ * The names of the runs `ids` from the index cache, nothing decoded:
+ * (*names)[i] is NULL for a run unknown, broken or without a name.  The
+ * caller frees each name and the array.
+ */
+int mlp_run_names_of(char ***names, struct mlp_repo *repo, char *const *ids, size_t n);
 
 int mlp_run_delete(struct mlp_repo *repo, const struct mlp_run *run);
 
@@ -645,6 +651,12 @@ struct mlp_checkout_opts {
 	void *error_data;
 	mlp_progress_fn progress;
 	void *progress_data;
+	/*
+	 * Without `force`, a file whose content differs is still overwritten
+	 * when it is, byte for byte, this run's artifact at the same path
+	 * (stored, so it can be restored again); may be NULL.
+	 */
+	const struct mlp_run *replaceable;
 };
 
 /*

@@ -126,6 +126,24 @@ int mlp_sync_merge_run(struct mlp_repo *repo, const char *id, const char *ours,
 		       const char *theirs, const char *common, char out[MLP_OID_HEXSZ + 1],
 		       struct mlp_buf *report);
 
+/*
+ * What fetch does with run `id` when the remote's commit `theirs` (its
+ * objects already here) differs from ours at `ours`; `common` as for
+ * mlp_sync_merge_run().  The first rule that applies:
+ *
+ *   ours == theirs                                    UPTODATE
+ *   ours descends from theirs, or theirs == common    AHEAD (nothing moves)
+ *   theirs does not decode as run `id`                an error, nothing moves
+ *   theirs descends from ours, or ours == common      UPDATED (ref moved to theirs)
+ *   otherwise (changed on both sides)                 MERGED (mlp_sync_merge_run)
+ *
+ * Refs move with compare-and-swap from `ours`.  `out` is where the ref
+ * points afterwards; merge notes go to `report`.
+ */
+int mlp_sync_reconcile(enum mlp_sync_state *state, char out[MLP_OID_HEXSZ + 1], struct mlp_repo *repo,
+		       const char *id, const char *ours, const char *theirs, const char *common,
+		       struct mlp_buf *report);
+
 /* ---- hooks ---------------------------------------------------------------------- */
 
 #define MLP_HOOK_MARKER "# git-mlp hook: installed by 'git mlp install-hooks'"
@@ -176,7 +194,12 @@ int mlp_hook_autorun(char **command, int *match, struct mlp_repo *repo);
 /* Starts `git mlp run -- sh -c <command>` detached, output to <mlpdir>/autorun.log. */
 int mlp_hook_autorun_start(struct mlp_repo *repo, const char *command, long *pid);
 
-/* The newest finished run whose base is HEAD (for post-checkout). */
-int mlp_hook_checkout_run(char id[MLP_ID_HEXSZ + 1], struct mlp_repo *repo);
+/*
+ * post-checkout, post-merge: the newest finished run with artifacts whose
+ * workspace snapshot is the tree of `rev` (NULL: HEAD), i.e. that ran
+ * exactly the code of that commit; a run without a snapshot counts when
+ * it is clean and its base is that commit.  MLP_ENOTFOUND when none is.
+ */
+int mlp_hook_checkout_run(char id[MLP_ID_HEXSZ + 1], struct mlp_repo *repo, const char *rev);
 
 #endif

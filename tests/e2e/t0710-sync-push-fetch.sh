@@ -134,6 +134,27 @@ test_expect_success 'a diverged run found by fetch is merged locally; metric poi
 	test_cmp ra rb
 '
 
+# Regression: a run unchanged here since the last sync took the remote's
+# version without reading it, so a remote holding garbage replaced a good run.
+test_expect_success 'a remote version that does not decode never replaces ours' '
+	id=$(cat ids-a) &&
+	git -C b mlp fetch >/dev/null 2>&1 &&
+	good=$(git -C srv.git rev-parse refs/mlp/runs/$id) &&
+	git -C b rev-parse refs/mlp/runs/$id >before &&
+	blob=$(printf "\223garbage" | git -C srv.git hash-object -w --stdin) &&
+	tree=$(printf "100644 blob %s\trun.mp\n" $blob | git -C srv.git mktree) &&
+	bad=$(git -C srv.git commit-tree -p "$(git -C srv.git rev-parse "refs/mlp/runs/$id^")" -m bad $tree) &&
+	git -C srv.git update-ref refs/mlp/runs/$id $bad &&
+	test_expect_code 1 git -C b mlp fetch >out 2>err &&
+	git -C srv.git update-ref refs/mlp/runs/$id $good &&
+	test_grep "^rejected .*first (the remote.s version [0-9a-f]* is unreadable: " out &&
+	git -C b rev-parse refs/mlp/runs/$id >after &&
+	test_cmp before after &&
+	git -C b mlp show first >/dev/null &&
+	git -C b mlp fetch >out 2>err &&
+	test_grep "up to date" err
+'
+
 test_expect_success 'a local edit is not undone by fetch (ahead), and push shares it' '
 	git -C b mlp log tag --run second color=blue &&
 	git -C b mlp fetch >out 2>err &&

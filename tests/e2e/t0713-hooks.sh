@@ -184,6 +184,68 @@ test_expect_success 'core.hooksPath is honoured; uninstall restores the chained 
 	test_path_is_missing a/.git/hooks/post-commit
 '
 
+# The run of a commit is the one whose workspace snapshot is the commit's
+# tree (the run its Mlp-Run trailer names): train on a dirty tree, then
+# commit what was trained.  model.bin is ignored, as weights usually are.
+test_expect_success 'setup: a commit made from a run with an artifact' '
+	mlp_new_repo art &&
+	echo model.bin >art/.gitignore && echo "echo v1" >art/train.sh &&
+	git -C art add .gitignore train.sh && git -C art commit -q -m v1 &&
+	git -C art mlp install-hooks >/dev/null &&
+	echo "echo v2" >art/train.sh &&
+	run art -n v2-run --artifact model.bin -- sh -c "echo weights-v2 >model.bin" &&
+	git -C art commit -q -a -m v2 &&
+	git -C art log -1 --format=%B >msg &&
+	test_grep "^Mlp-Run: [0-9a-f]\{8\} v2-run$" msg
+'
+
+test_expect_success 'post-checkout restores nothing unless mlp.checkout.artifacts is on' '
+	git -C art switch -q -c old HEAD~1 2>err &&
+	rm art/model.bin &&
+	git -C art switch -q main 2>err &&
+	test_path_is_missing art/model.bin &&
+	test_grep ! "git-mlp" err
+'
+
+test_expect_success 'post-checkout restores the artifacts of the run of the new HEAD, verified' '
+	git -C art config mlp.checkout.artifacts true &&
+	: v1 is the base of v2-run, but its code is not what v2-run ran &&
+	git -C art switch -q old 2>err &&
+	test_path_is_missing art/model.bin &&
+	git -C art switch -q main 2>err &&
+	test_grep "^git-mlp: restored 1 artifact of run [0-9a-f]\{8\} (v2-run)$" err &&
+	test_grep ! "warning" err &&
+	echo weights-v2 >want && test_cmp want art/model.bin &&
+	git -C art mlp fsck >/dev/null
+'
+
+test_expect_success 'switching between the runs of two branches swaps their artifacts; an edited file stays' '
+	git -C art switch -q -c exp old &&
+	echo "echo v3" >art/train.sh &&
+	run art -n v3-run --artifact model.bin -- sh -c "echo weights-v3 >model.bin" &&
+	git -C art commit -q -a -m v3 &&
+	: model.bin is v3-run s artifact, stored: replaced &&
+	git -C art switch -q main 2>err &&
+	test_grep "restored 1 artifact of run .* (v2-run)" err &&
+	echo weights-v2 >want && test_cmp want art/model.bin &&
+	git -C art switch -q exp 2>err &&
+	echo weights-v3 >want && test_cmp want art/model.bin &&
+	: edited here, stored nowhere: kept, and said so &&
+	echo my-edit >art/model.bin &&
+	git -C art switch -q main 2>err &&
+	test_grep "^warning: git-mlp: model.bin: exists and differs; not overwritten" err &&
+	echo my-edit >want && test_cmp want art/model.bin
+'
+
+test_expect_success 'post-merge restores the artifacts of the run of the merged commit' '
+	rm art/model.bin &&
+	git -C art switch -q -c late old &&
+	git -C art merge -q --ff-only main 2>err &&
+	test_grep "restored 1 artifact of run .* (v2-run)" err &&
+	echo weights-v2 >want && test_cmp want art/model.bin &&
+	git -C art config --unset mlp.checkout.artifacts
+'
+
 test_expect_success 'hook: unknown name and usage' '
 	test_expect_code 129 git -C a mlp hook no-such-hook 2>err &&
 	test_grep "unknown hook" err &&

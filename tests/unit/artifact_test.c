@@ -681,6 +681,58 @@ static void test_capture_and_checkout(void **state)
 	mlp_run_free(back);
 }
 
+/* A run whose only artifact is `path` with `content`, stored and saved. */
+static struct mlp_run *run_with(struct mlp_repo *repo, const char *path, const char *content)
+{
+	struct mlp_run *run = mlp_run_new(), *back = NULL;
+	size_t stored = 0;
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+	assert_int_equal(mlp_run_new_id(run), 0);
+	assert_int_equal(mlp_artifact_capture(repo, run, &path, 1, NULL, &stored), 0);
+	assert_int_equal(mlp_run_save(repo, run, NULL), 0);
+	assert_int_equal(mlp_run_load(&back, repo, run->id, 0), 0);
+	mlp_run_free(run);
+	return back;
+}
+
+static void test_checkout_replaceable(void **state)
+{
+	/* a differing file is overwritten only when it is the replaceable run's artifact */
+	struct mlp_repo *repo = *state;
+	struct mlp_run *a = run_with(repo, "model.bin", "weights-a\n");
+	struct mlp_run *b = run_with(repo, "model.bin", "weights-b\n");
+	struct mlp_run *other = run_with(repo, "other.bin", "weights-b\n");
+	struct mlp_checkout_opts co = { 0 };
+	size_t written = 0, failed = 0;
+
+	/* model.bin is b's: without replaceable it is refused */
+	assert_int_equal(mlp_artifact_checkout(repo, a, NULL, 0, &co, &written, &failed), 0);
+	assert_int_equal(failed, 1);
+	sh("test \"$(cat model.bin)\" = weights-b");
+	/* the same bytes under another path of the replaceable run do not count */
+	co.replaceable = other;
+	assert_int_equal(mlp_artifact_checkout(repo, a, NULL, 0, &co, &written, &failed), 0);
+	assert_int_equal(failed, 1);
+	sh("test \"$(cat model.bin)\" = weights-b");
+	co.replaceable = b;
+	assert_int_equal(mlp_artifact_checkout(repo, a, NULL, 0, &co, &written, &failed), 0);
+	assert_int_equal(failed, 0);
+	assert_int_equal(written, 1);
+	sh("test \"$(cat model.bin)\" = weights-a");
+	/* edited after it was stored: not b's any more, kept */
+	sh("echo edited >model.bin");
+	assert_int_equal(mlp_artifact_checkout(repo, a, NULL, 0, &co, &written, &failed), 0);
+	assert_int_equal(failed, 1);
+	sh("test \"$(cat model.bin)\" = edited");
+	mlp_run_free(a);
+	mlp_run_free(b);
+	mlp_run_free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +750,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pack_writer, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_empty_is_removed, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_capture_and_checkout, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_replaceable, repo_setup, repo_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -925,6 +925,81 @@ static void test_broken_runs(void **state)
 	mlp_run_free(good);
 }
 
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void test_index_names_and_bases(void **state)
+{
+	/* what push and its hooks ask the index: names of ids, runs of commits */
+	struct mlp_repo *repo = *state;
+	struct mlp_run *head_run = make_run(repo, "on-head", 2000), *parent_run, *no_base = make_run(repo, NULL, 3000);
+	char head[MLP_OID_HEXSZ + 1], parent[MLP_OID_HEXSZ + 1], **ids = NULL, **names = NULL;
+	static const char *const bad_id = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	git_oid commits[2];
+	size_t n = 0;
+	int created;
+
+	assert_int_equal(mlp_repo_init(repo, &created), 0);
+	memcpy(parent, head_run->base, sizeof(parent));
+	sh("git commit -q --allow-empty -m second");
+	parent_run = make_run(repo, "on-parent", 1000);
+	memcpy(parent_run->base, parent, sizeof(parent));
+	{
+		char *branch = NULL;
+		assert_int_equal(mlp_repo_head(repo, head, &branch), 0);
+		free(branch);
+	}
+	memcpy(head_run->base, head, sizeof(head));
+	no_base->base[0] = '\0';
+	assert_int_equal(mlp_run_save(repo, head_run, NULL), 0);
+	assert_int_equal(mlp_run_save(repo, parent_run, NULL), 0);
+	assert_int_equal(mlp_run_save(repo, no_base, NULL), 0);
+	store_raw_run(repo, bad_id, "\x93garbage", 8);
+
+	for (int pass = 0; pass < 2; pass++) {	/* from git, then from the cache */
+		char *want[5];
+		assert_int_equal(git_oid_fromstr(&commits[0], head), 0);
+		assert_int_equal(mlp_index_runs_of_commits(&ids, &n, repo, commits, 1), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(ids[0], head_run->id);
+		free_strings(ids, n);
+		assert_int_equal(git_oid_fromstr(&commits[1], parent), 0);
+		if (git_oid_cmp(&commits[0], &commits[1]) > 0) {
+			git_oid t = commits[0];
+			commits[0] = commits[1];
+			commits[1] = t;
+		}
+		assert_int_equal(mlp_index_runs_of_commits(&ids, &n, repo, commits, 2), 0);
+		assert_int_equal(n, 2);
+		assert_string_equal(ids[0], head_run->id);	/* newest first */
+		assert_string_equal(ids[1], parent_run->id);
+		free_strings(ids, n);
+		assert_int_equal(mlp_index_runs_of_commits(&ids, &n, repo, commits, 0), 0);
+		assert_int_equal(n, 0);
+		free(ids);
+
+		want[0] = parent_run->id;
+		want[1] = (char *)bad_id;	/* broken: no name */
+		want[2] = no_base->id;		/* no name */
+		want[3] = (char *)"dddddddddddddddddddddddddddddddd";	/* unknown */
+		want[4] = head_run->id;
+		assert_int_equal(mlp_run_names_of(&names, repo, want, 5), 0);
+		assert_string_equal(names[0], "on-parent");
+		assert_null(names[1]);
+		assert_null(names[2]);
+		assert_null(names[3]);
+		assert_string_equal(names[4], "on-head");
+		free_strings(names, 5);
+	}
+	mlp_run_free(head_run);
+	mlp_run_free(parent_run);
+	mlp_run_free(no_base);
+}
+
 static void test_delete(void **state)
 {
 	struct mlp_repo *repo = *state;
@@ -1041,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_all, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_list_all_damaged_cache_row, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_broken_runs, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_index_names_and_bases, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_delete, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_new_name, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_repo_prefix, repo_setup, repo_teardown),
