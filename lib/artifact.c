@@ -2903,6 +2903,131 @@ static size_t count_loose(const char *dir, int depth)
 	return n;
 }
 
+/*
+ * Rebuilding the chunk table from the runs: every blob of every run's
+ * artifacts tree (small files and chunks, not manifests or links) that no
+ * row names yet is read once and its XXH3-128 recorded.  Trees shared by
+ * many runs are walked once.  A table that was kept costs only the walk;
+ * a deleted one costs one read of the stored artifacts.
+ */
+struct oidset {
+	unsigned char *keys;	/* 20 bytes per slot; all zero = empty */
+	size_t nr, nslots;
+};
+
+static int oidset_add(struct oidset *s, const unsigned char oid[20])
+{
+	static const unsigned char zero[20];
+	size_t i;
+
+	if (!memcmp(oid, zero, 20))
+		return 0;
+	if (2 * (s->nr + 1) > s->nslots) {
+		struct oidset n = { NULL, 0, s->nslots ? 2 * s->nslots : 1024 };
+		n.keys = mlp_calloc(n.nslots, 20);
+		for (size_t k = 0; k < s->nslots; k++)
+			if (memcmp(s->keys + 20 * k, zero, 20))
+				oidset_add(&n, s->keys + 20 * k);
+		free(s->keys);
+		*s = n;
+	}
+	for (i = rd64(oid) & (s->nslots - 1); memcmp(s->keys + 20 * i, zero, 20); i = (i + 1) & (s->nslots - 1))
+		if (!memcmp(s->keys + 20 * i, oid, 20))
+			return 0;
+	memcpy(s->keys + 20 * i, oid, 20);
+	s->nr++;
+	return 1;
+}
+
+struct rebuild {
+	struct store *s;
+	struct oidset blobs, trees;
+	size_t added;
+	uint64_t bytes_read;
+};
+
+static void rebuild_blob(struct rebuild *rb, const git_oid *oid)
+{
+	git_odb_object *obj = NULL;
+	size_t len;
+	git_object_t type;
+	XXH128_canonical_t xc;
+
+	if (!oidset_add(&rb->blobs, oid->id))
+		return;
+	/* another repository's run may name anything: only blobs the writer could make */
+	if (git_odb_read_header(&len, &type, rb->s->odb, oid) < 0 || type != GIT_OBJECT_BLOB ||
+	    len > MLP_CHUNK_MAX || git_odb_read(&obj, rb->s->odb, oid) < 0)
+		return;
+	XXH128_canonicalFromHash(&xc, XXH3_128bits(git_odb_object_data(obj), git_odb_object_size(obj)));
+	if (!ct_find(&rb->s->ct, xc.digest)) {
+		ct_put(&rb->s->ct, xc.digest, oid->id)->verified = 1;
+		rb->added++;
+	}
+	rb->bytes_read += git_odb_object_size(obj);
+	git_odb_object_free(obj);
+}
+
+static void rebuild_tree(struct rebuild *rb, const git_oid *oid, int depth)
+{
+	git_tree *t = NULL;
+	size_t n;
+
+	if (depth > MLP_MAX_DEPTH * 8 || !oidset_add(&rb->trees, oid->id) ||
+	    git_tree_lookup(&t, rb->s->repo->git, oid) < 0)
+		return;
+	n = git_tree_entrycount(t);
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		git_filemode_t fm = git_tree_entry_filemode(e);
+
+		if (fm == GIT_FILEMODE_TREE)
+			rebuild_tree(rb, git_tree_entry_id(e), depth + 1);
+		else if ((fm == GIT_FILEMODE_BLOB || fm == GIT_FILEMODE_BLOB_EXECUTABLE) &&
+			 strcmp(git_tree_entry_name(e), ".mlpfile"))
+			rebuild_blob(rb, git_tree_entry_id(e));
+	}
+	git_tree_free(t);
+}
+
+static int rebuild_chunk_table(struct store *s, size_t *added, uint64_t *bytes_read)
+{
+	struct rebuild rb;
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	int err = 0;
+
+	memset(&rb, 0, sizeof(rb));
+	rb.s = s;
+	/* rows kept are known: their blobs need no reading */
+	for (size_t i = 0; i < s->ct.nr; i++)
+		oidset_add(&rb.blobs, s->ct.rows[i].oid);
+	if (git_reference_iterator_glob_new(&it, s->repo->git, MLP_REF_PREFIX "*") < 0)
+		return mlp_git_error(MLP_ERROR, "cannot list run refs");
+	while ((err = git_reference_next(&ref, it)) == 0) {
+		git_commit *c = NULL;
+		git_tree *root = NULL;
+		const git_tree_entry *e;
+		git_oid target;
+
+		if (git_reference_name_to_id(&target, s->repo->git, git_reference_name(ref)) == 0 &&
+		    git_commit_lookup(&c, s->repo->git, &target) == 0 && git_commit_tree(&root, c) == 0 &&
+		    (e = git_tree_entry_byname(root, "artifacts")) && git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rebuild_tree(&rb, git_tree_entry_id(e), 0);
+		git_tree_free(root);
+		git_commit_free(c);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	free(rb.blobs.keys);
+	free(rb.trees.keys);
+	*added = rb.added;
+	*bytes_read = rb.bytes_read;
+	if (err != GIT_ITEROVER)
+		return mlp_git_error(MLP_ERROR, "cannot list run refs");
+	return 0;
+}
+
 int mlp_artifact_gc(struct mlp_repo *repo, struct mlp_gc_stats *st)
 {
 	struct store s;
@@ -2927,6 +3052,10 @@ int mlp_artifact_gc(struct mlp_repo *repo, struct mlp_gc_stats *st)
 	st->chunk_dropped = s.ct.nr - kept;
 	s.ct.nr = kept;
 	ct_rehash(&s.ct);
+	if ((err = rebuild_chunk_table(&s, &st->chunk_added, &st->chunk_bytes_read)) < 0) {
+		store_close(&s, 0);
+		return err;
+	}
 	st->stat_rows = s.sc.nr;
 	kept = 0;
 	for (size_t i = 0; i < s.sc.nr; i++) {
@@ -2949,7 +3078,7 @@ int mlp_artifact_gc(struct mlp_repo *repo, struct mlp_gc_stats *st)
 	if ((err = ct_save(&s.ct, s.chunks_path)) == 0)
 		err = sc_save(&s.sc, s.stat_path);
 	st->bytes_after = s.ct.file_size + s.sc.file_size;
-	if (!st->chunk_rows && !st->stat_rows) {
+	if (!s.ct.nr && !s.sc.nr) {
 		/* nothing was cached: leave no empty files behind */
 		unlink(s.chunks_path);
 		unlink(s.stat_path);
