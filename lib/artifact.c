@@ -22,6 +22,7 @@
  */
 #define XXH_INLINE_ALL
 #include "artifact.h"
+#include "cksum.h"
 #include "internal.h"
 #include "mp.h"
 #include "pack.h"
@@ -991,17 +992,9 @@ static void hash_job(const unsigned char *data, size_t len, int want_adler,
 	mlp_sha1_blob(oid, data, len);
 	if (bcrc)
 		for (size_t off = 0, i = 0; off < len; off += MLP_PACK_BLOCK, i++)
-			bcrc[i] = (uint32_t)crc32(0, data + off,
-						  (uInt)(len - off > MLP_PACK_BLOCK ? MLP_PACK_BLOCK : len - off));
-	if (want_adler) {
-		uLong a = adler32(0, NULL, 0);
-		for (size_t off = 0; off < len;) {
-			size_t take = len - off > (1u << 30) ? (1u << 30) : len - off;
-			a = adler32(a, data + off, (uInt)take);
-			off += take;
-		}
-		*adler = (uint32_t)a;
-	}
+			bcrc[i] = mlp_crc32(0, data + off, len - off > MLP_PACK_BLOCK ? MLP_PACK_BLOCK : len - off);
+	if (want_adler)
+		*adler = mlp_adler32(1, data, len);
 }
 
 static void *hasher_main(void *arg)

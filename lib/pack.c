@@ -8,6 +8,7 @@
  */
 #include "pack.h"
 #include "internal.h"
+#include "cksum.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -315,7 +316,7 @@ static int write_all(struct mlp_pack *p, const void *data, size_t len, uint32_t 
 {
 	struct iovec iov = { (void *)data, len };
 
-	*crc = (uint32_t)crc32(*crc, data, (uInt)len);
+	*crc = mlp_crc32(*crc, data, len);
 	if (p->expect)
 		return emit(p, data, len);
 	return writev_all(p, &iov, 1);
@@ -351,8 +352,8 @@ static int write_stored(struct mlp_pack *p, const unsigned char *data, size_t le
 					       (unsigned char)((~take >> 8) & 0xff) };
 			int err;
 			if (crc) {
-				*crc = (uint32_t)crc32(*crc, h, 5);
-				*crc = (uint32_t)crc32(*crc, data + off, (uInt)take);
+				*crc = mlp_crc32(*crc, h, 5);
+				*crc = mlp_crc32(*crc, data + off, take);
 			}
 			if ((err = emit(p, h, 5)) < 0 || (err = emit(p, data + off, take)) < 0)
 				return err;
@@ -371,11 +372,11 @@ static int write_stored(struct mlp_pack *p, const unsigned char *data, size_t le
 			h[2] = (unsigned char)(take >> 8);
 			h[3] = (unsigned char)(~take & 0xff);
 			h[4] = (unsigned char)((~take >> 8) & 0xff);
-			*crc = (uint32_t)crc32(*crc, h, 5);
+			*crc = mlp_crc32(*crc, h, 5);
 			iov[n].iov_base = h;
 			iov[n++].iov_len = 5;
 			if (take) {
-				*crc = (uint32_t)crc32(*crc, data + off, (uInt)take);
+				*crc = mlp_crc32(*crc, data + off, take);
 				iov[n].iov_base = (void *)(data + off);
 				iov[n++].iov_len = take;
 			}

@@ -1,6 +1,7 @@
 /*
- * lib/sha1.c, lib/pack.c, lib/artifact.c: SHA-1 against known vectors
- * (both block functions), the chunker (deterministic, bounds, resistant to
+ * lib/sha1.c, lib/cksum.c, lib/pack.c, lib/artifact.c: SHA-1 against
+ * known vectors (both block functions), Adler-32 and CRC-32 against zlib at
+ * every length, alignment and start value that matters, the chunker (deterministic, bounds, resistant to
  * a shifted start), the pack writer (objects readable by libgit2 and git,
  * `git fsck --strict` clean), manifest and artifacts.mp decoding of hostile
  * input, and a capture/checkout round trip in a temporary repository.
@@ -25,6 +26,7 @@
 #include "artifact.h"
 #include "pack.h"
 #include "sha1.h"
+#include "cksum.h"
 
 static char topdir[PATH_MAX], oldcwd[PATH_MAX];
 
@@ -110,6 +112,72 @@ static void test_sha1_implementations_agree(void **state)
 		assert_memory_equal(a1, a2, 20);
 	}
 	free(b);
+}
+
+/* ---- Adler-32 and CRC-32 -------------------------------------------------------- */
+
+static void test_cksum_known_values(void **state)
+{
+	(void)state;
+	for (int portable = 0; portable < 2; portable++) {
+		int old = mlp_cksum_force_portable(portable);
+		static const char quick[] = "The quick brown fox jumps over the lazy dog";
+		char zeros[100000];
+		memset(zeros, 0, sizeof(zeros));
+		assert_int_equal(mlp_crc32(0, "123456789", 9), 0xcbf43926u);
+		assert_int_equal(mlp_crc32(0, quick, strlen(quick)), 0x414fa339u);
+		assert_int_equal(mlp_adler32(1, "Wikipedia", 9), 0x11e60398u);
+		assert_int_equal(mlp_adler32(1, "", 0), 1);
+		assert_int_equal(mlp_crc32(0, "", 0), 0);
+		/* all-zero input: s2 grows with s1 = 1 each byte */
+		assert_int_equal(mlp_adler32(1, zeros, sizeof(zeros)),
+				 (uint32_t)adler32(1, (const Bytef *)zeros, sizeof(zeros)));
+		mlp_cksum_force_portable(old);
+	}
+}
+
+/*
+ * Every length up to a few blocks of each algorithm (so every tail and
+ * fold path), odd alignments, running values carried between calls, and
+ * bytes of 0xff (the largest sums Adler-32 can meet).
+ */
+static void test_cksum_agrees_with_zlib(void **state)
+{
+	size_t n = 3 * 65536 + 77;
+	unsigned char *b = random_bytes(n + 64, 7), *ff = malloc(n);
+
+	(void)state;
+	memset(ff, 0xff, n);
+	for (size_t len = 0; len < 700; len++)
+		for (size_t align = 0; align < 3; align++) {
+			uLong zc = crc32(0x12345678, b + align, (uInt)len);
+			uLong za = adler32(0xfff00fff, b + align, (uInt)len);
+			assert_int_equal(mlp_crc32(0x12345678, b + align, len), (uint32_t)zc);
+			assert_int_equal(mlp_adler32(0xfff00fff, b + align, len), (uint32_t)za);
+		}
+	for (size_t len = 700; len < n; len = len * 2 + 13) {
+		assert_int_equal(mlp_crc32(0, b + 5, len), (uint32_t)crc32(0, b + 5, (uInt)len));
+		assert_int_equal(mlp_adler32(1, b + 5, len), (uint32_t)adler32(1, b + 5, (uInt)len));
+		assert_int_equal(mlp_adler32(1, ff, len), (uint32_t)adler32(1, ff, (uInt)len));
+		assert_int_equal(mlp_adler32(0xfff0fff0, ff, len), (uint32_t)adler32(0xfff0fff0, ff, (uInt)len));
+		assert_int_equal(mlp_crc32(0xffffffff, ff, len), (uint32_t)crc32(0xffffffff, ff, (uInt)len));
+	}
+	/* in pieces, as the pack writer feeds them */
+	{
+		uint32_t c = 0, a = 1;
+		for (size_t off = 0; off < n;) {
+			size_t take = (off * 7 + 1000) % 9000;
+			if (take > n - off)
+				take = n - off;
+			c = mlp_crc32(c, b + off, take);
+			a = mlp_adler32(a, b + off, take);
+			off += take;
+		}
+		assert_int_equal(c, (uint32_t)crc32(0, b, (uInt)n));
+		assert_int_equal(a, (uint32_t)adler32(1, b, (uInt)n));
+	}
+	free(b);
+	free(ff);
 }
 
 /* ---- the chunker ---------------------------------------------------------------------- */
@@ -621,6 +689,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha1_vectors),
 		cmocka_unit_test(test_sha1_implementations_agree),
+		cmocka_unit_test(test_cksum_known_values),
+		cmocka_unit_test(test_cksum_agrees_with_zlib),
 		cmocka_unit_test(test_chunker_bounds_and_determinism),
 		cmocka_unit_test(test_chunker_matches_reference),
 		cmocka_unit_test(test_chunker_min_max),
