@@ -589,6 +589,16 @@ int mlp_pack_finish(struct mlp_pack *p, char name_out[41])
 		if ((err = stage_flush(p, 1)) < 0)
 			goto fail;
 		writer_stop(p);
+		/* objects that ended on a block boundary left O_DIRECT on: the
+		 * 20-byte trailer cannot go out that way */
+		if (p->direct) {
+			int fl = fcntl(p->fd, F_GETFL);
+			if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
+				err = io_error("write", p->tmp_path);
+				goto fail;
+			}
+			p->direct = 0;
+		}
 		if (write(p->fd, sum, 20) != 20 || fchmod(p->fd, 0444) < 0 || close(p->fd) < 0) {
 			p->fd = -1;
 			err = io_error("write", p->tmp_path);

@@ -615,6 +615,27 @@ static void test_pack_writer(void **state)
 		free(data[i]);
 }
 
+/*
+ * A counted pack goes out with O_DIRECT in aligned blocks; when its objects
+ * end exactly on a block boundary the 20-byte trailer must still be written
+ * (12 header + 3 object header + 2 zlib + 5 block + 12262 + 4 Adler-32 bytes
+ * = 3 * 4096).
+ */
+static void test_pack_counted_aligned_end(void **state)
+{
+	struct mlp_repo *repo = *state;
+	size_t len = 12262;
+	unsigned char *data = random_bytes(len, 99), oid[1][20];
+	char h[41];
+
+	write_pack(repo, 1, oid, &data, &len, 1);
+	hex(h, oid[0], 20);
+	sh("test \"$(git cat-file -s %s)\" = %zu", h, len);
+	sh("test \"$(stat -c %%s .git/objects/pack/*.pack)\" = %d", 3 * 4096 + 20);
+	sh("git verify-pack .git/objects/pack/*.idx >/dev/null");
+	free(data);
+}
+
 static void test_pack_empty_is_removed(void **state)
 {
 	struct mlp_repo *repo = *state;
@@ -700,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_list_round_trip_and_hostile),
 		cmocka_unit_test_setup_teardown(test_pack_writer, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_pack_counted_aligned_end, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_empty_is_removed, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_capture_and_checkout, repo_setup, repo_teardown),
 	};
