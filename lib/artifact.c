@@ -46,7 +46,7 @@
 
 #define READ_BLOCK (4u << 20)
 #define PACK_SPLIT (1ull << 30)	/* start a new pack after this many bytes */
-#define SAMPLE_SIZE (64u << 10)
+#define SAMPLE_SIZE (16u << 10)
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -1182,7 +1182,12 @@ static int odb_has(struct store *s, const unsigned char raw[20], int refresh)
 	return git_odb_exists_ext(s->odb, &oid, refresh ? 0 : GIT_ODB_LOOKUP_NO_REFRESH);
 }
 
-/* Deflate pays only when a sample shrinks by more than a fifth. */
+/*
+ * Deflate pays only when a sample shrinks by more than a fifth.  The
+ * sample is 16 KiB: deflating 64 KiB of incompressible data cost 2.7 ms
+ * a chunk, a sixth of a whole ingest's CPU, and the ratio of weight-like
+ * data comes out the same within a percent (0.931 vs 0.932).
+ */
 static int choose_level(const unsigned char *data, size_t len)
 {
 	unsigned char out[SAMPLE_SIZE + 1024];
