@@ -23,6 +23,7 @@
 #define XXH_INLINE_ALL
 #include "artifact.h"
 #include "cksum.h"
+#include "dio.h"
 #include "internal.h"
 #include "mp.h"
 #include "pack.h"
@@ -2141,6 +2142,7 @@ struct source {
 	char xxh128[33];	/* expected; "" when nothing records it */
 	git_blob *blob;		/* small file or symlink: loaded */
 	git_oid *chunks;	/* chunked: ids in order */
+	uint32_t *chunk_len;	/* and sizes, from the objects' headers */
 	uint64_t nchunks;
 };
 
@@ -2148,6 +2150,7 @@ static void source_free(struct source *src)
 {
 	git_blob_free(src->blob);
 	free(src->chunks);
+	free(src->chunk_len);
 	memset(src, 0, sizeof(*src));
 }
 
@@ -2245,6 +2248,7 @@ static int source_open(struct source *src, git_repository *git, git_odb *odb,
 			memcpy(src->xxh128, m.xxh128, 33);
 			src->nchunks = m.chunks;
 			src->chunks = mlp_calloc(m.chunks, sizeof(git_oid));
+			src->chunk_len = mlp_calloc(m.chunks, sizeof(uint32_t));
 		}
 		/* .mlpfile sorts first; then exactly 000000, 000001, ... */
 		for (uint64_t i = 0; !err && i < m.chunks; i++) {
@@ -2264,6 +2268,7 @@ static int source_open(struct source *src, git_repository *git, git_odb *odb,
 				break;
 			}
 			sum += len;
+			src->chunk_len[i] = (uint32_t)len;
 			git_oid_cpy(&src->chunks[i], git_tree_entry_id(ce));
 		}
 		if (!err && git_tree_entry_byindex(t, 0) != me)
@@ -2280,16 +2285,45 @@ static int source_open(struct source *src, git_repository *git, git_odb *odb,
 }
 
 /*
- * Streams the content to `sink` (may be NULL) and checks the XXH3-128 it
- * should have.  Chunks are read one at a time: memory stays bounded.
+ * Chunk i of a chunked source into `dst` (exactly its size): straight from
+ * its pack when it is stored there as the writer stores it (`pr` may be
+ * NULL), through libgit2 otherwise.
  */
-static int source_read(struct source *src, git_repository *git,
-		       int (*sink)(void *data, const void *buf, size_t len), void *data,
+static int chunk_fetch(struct source *src, git_repository *git, struct mlp_pack_reader *pr,
+		       uint64_t i, unsigned char *dst)
+{
+	size_t len = src->chunk_len[i];
+	git_blob *b = NULL;
+	int got = pr ? mlp_pack_read_stored(pr, src->chunks[i].id, dst, len) : 0;
+
+	if (got)
+		return got < 0 ? got : 0;
+	if (git_blob_lookup(&b, git, &src->chunks[i]) < 0)
+		return mlp_git_error(MLP_ECORRUPT, "cannot read chunk");
+	if ((size_t)git_blob_rawsize(b) != len) {
+		git_blob_free(b);
+		return mlp_error_set(MLP_ECORRUPT, "chunk %llu changed size while it was read",
+				     (unsigned long long)i);
+	}
+	memcpy(dst, git_blob_rawcontent(b), len);
+	git_blob_free(b);
+	return 0;
+}
+
+/*
+ * Streams the content to `out` (checkout of a chunked file: the chunks are
+ * read straight into the writer's buffers), else to `sink` (may be NULL),
+ * and checks the XXH3-128 it should have.  Chunks are read one at a time:
+ * memory stays bounded.
+ */
+static int source_read(struct source *src, git_repository *git, struct mlp_pack_reader *pr,
+		       struct mlp_dio *out, int (*sink)(void *data, const void *buf, size_t len), void *data,
 		       uint64_t *progress_bytes, void (*tick)(void *), void *tick_data)
 {
 	XXH3_state_t *xs = XXH3_createState();
 	char got[33];
 	uint64_t total = 0;
+	unsigned char *scratch = NULL;
 	int err = 0;
 
 	XXH3_128bits_reset(xs);
@@ -2302,23 +2336,30 @@ static int source_read(struct source *src, git_repository *git,
 		total = len;
 	} else {
 		for (uint64_t i = 0; i < src->nchunks && !err; i++) {
-			git_blob *b = NULL;
-			size_t len;
-			if (git_blob_lookup(&b, git, &src->chunks[i]) < 0) {
-				err = mlp_git_error(MLP_ECORRUPT, "cannot read chunk");
-				break;
-			}
-			len = (size_t)git_blob_rawsize(b);
+			size_t len = src->chunk_len[i];
+			unsigned char *dst;
 			if (len > MLP_CHUNK_MAX || total + len > src->size) {
-				git_blob_free(b);
 				err = mlp_error_set(MLP_ECORRUPT, "chunk %llu is larger than recorded",
 						    (unsigned long long)i);
 				break;
 			}
-			XXH3_128bits_update(xs, git_blob_rawcontent(b), len);
-			if (sink)
-				err = sink(data, git_blob_rawcontent(b), len);
-			git_blob_free(b);
+			if (out) {
+				if (!(dst = mlp_dio_reserve(out, len))) {
+					err = MLP_ERROR;
+					break;
+				}
+			} else {
+				if (!scratch)
+					scratch = mlp_malloc(MLP_CHUNK_MAX);
+				dst = scratch;
+			}
+			if ((err = chunk_fetch(src, git, pr, i, dst)) < 0)
+				break;
+			XXH3_128bits_update(xs, dst, len);
+			if (out)
+				mlp_dio_commit(out, len);
+			else if (sink)
+				err = sink(data, dst, len);
 			total += len;
 			if (progress_bytes)
 				*progress_bytes += len;
@@ -2326,6 +2367,7 @@ static int source_read(struct source *src, git_repository *git,
 				tick(tick_data);
 		}
 	}
+	free(scratch);
 	xxh_hex(got, XXH3_128bits_digest(xs));
 	XXH3_freeState(xs);
 	if (!err && total != src->size)
@@ -2507,7 +2549,7 @@ static int verify_file(struct walk *w, const char *path, const git_tree_entry *e
 	}
 	err = source_open(&src, w->git, w->odb, e, chunked, rec);
 	if (!err)
-		err = source_read(&src, w->git, NULL, NULL, NULL, NULL, NULL);
+		err = source_read(&src, w->git, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (err < 0) {
 		w->problems++;
 		verify_problem(w, path, mlp_error_message());
@@ -2558,6 +2600,7 @@ int mlp_artifact_verify(struct mlp_repo *repo, const struct mlp_run *run,
 
 struct checkout_ctx {
 	const struct mlp_checkout_opts *o;
+	struct mlp_pack_reader *packs;	/* chunks read without libgit2 */
 	int root;		/* directory fd of the target */
 	size_t written, failed;
 	unsigned tmp_seq;
@@ -2769,9 +2812,21 @@ static int checkout_file(struct walk *w, const char *path, const git_tree_entry 
 		co_error(w, path, strerror(errno));
 		goto done;
 	}
-	err = source_read(&src, w->git, fd_sink, &fd, &c->prog.done, co_tick, c);
-	if (!err && src.type != MLP_ART_CHUNKED)
-		c->prog.done += src.size;
+	if (src.type == MLP_ART_CHUNKED) {
+		/* large: read into big buffers written on another thread */
+		struct mlp_dio *dio = NULL;
+		err = mlp_dio_open(&dio, fd, src.size);
+		if (!err)
+			err = source_read(&src, w->git, c->packs, dio, NULL, NULL, &c->prog.done, co_tick, c);
+		if (!err)
+			err = mlp_dio_finish(dio);
+		else
+			mlp_dio_abort(dio);
+	} else {
+		err = source_read(&src, w->git, NULL, NULL, fd_sink, &fd, NULL, NULL, NULL);
+		if (!err)
+			c->prog.done += src.size;
+	}
 	if (!err && close(fd) < 0)
 		err = mlp_error_set(MLP_ERROR, "write failed: %s", strerror(errno));
 	else if (err)
@@ -2842,6 +2897,12 @@ int mlp_artifact_checkout(struct mlp_repo *repo, const struct mlp_run *run,
 	w.file = checkout_file;
 	w.problem = checkout_problem;
 	w.data = &c;
+	{
+		struct mlp_buf objdir = MLP_BUF_INIT;
+		mlp_buf_addf(&objdir, "%sobjects", git_repository_commondir(repo->git));
+		mlp_pack_reader_open(&c.packs, objdir.buf);
+		mlp_buf_release(&objdir);
+	}
 	/* every file is checked against its xxh128 as a whole: skip libgit2's
 	 * per-object SHA-1, which would halve the speed */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
@@ -2857,6 +2918,7 @@ int mlp_artifact_checkout(struct mlp_repo *repo, const struct mlp_run *run,
 		git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, old_size);
 	}
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	mlp_pack_reader_free(c.packs);
 	close(c.root);
 	if (o && o->progress) {
 		c.prog.elapsed_ms = mono_ms() - c.start_ms;

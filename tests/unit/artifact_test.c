@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <msgpack.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "pack.h"
 #include "sha1.h"
 #include "cksum.h"
+#include "dio.h"
 
 static char topdir[PATH_MAX], oldcwd[PATH_MAX];
 
@@ -636,6 +638,111 @@ static void test_pack_counted_aligned_end(void **state)
 	free(data);
 }
 
+/*
+ * The pack reader gives back exactly the stored (level 0) blobs of a pack,
+ * and declines deflated ones, unknown ids, a wrong size and an entry whose
+ * block headers were damaged, so that libgit2 takes over (and fails).
+ */
+static void test_pack_reader(void **state)
+{
+	struct mlp_repo *repo = *state;
+	size_t lens[5] = { 0, 1, 70000, 200000, 3u << 20 };
+	unsigned char *data[5], oids[5][20], *buf = malloc(4u << 20), missing[20];
+	struct mlp_pack_reader *r = NULL;
+	struct mlp_buf objdir = MLP_BUF_INIT;
+
+	for (size_t i = 0; i < 5; i++)
+		data[i] = random_bytes(lens[i], i + 30);
+	mlp_buf_addf(&objdir, "%sobjects", git_repository_commondir(repo->git));
+	write_pack(repo, 1, oids, data, lens, 5);	/* even objects stored, odd ones deflated */
+	assert_int_equal(mlp_pack_reader_open(&r, objdir.buf), 0);
+	/* blob 0 is empty: nothing to copy, libgit2's */
+	assert_int_equal(mlp_pack_read_stored(r, oids[0], buf, 0), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[1], buf, 1), 0);
+	for (size_t i = 2; i < 5; i += 2) {
+		memset(buf, 0, lens[i]);
+		assert_int_equal(mlp_pack_read_stored(r, oids[i], buf, lens[i]), 1);
+		assert_memory_equal(buf, data[i], lens[i]);
+		assert_int_equal(mlp_pack_read_stored(r, oids[i], buf, lens[i] - 1), 0);
+	}
+	assert_int_equal(mlp_pack_read_stored(r, oids[3], buf, lens[3]), 0);
+	memcpy(missing, oids[4], 20);
+	missing[19] ^= 1;
+	assert_int_equal(mlp_pack_read_stored(r, missing, buf, lens[4]), 0);
+	mlp_pack_reader_free(r);
+
+	/* NLEN of the second block of blob 2 (at its offset + 3 header bytes
+	 * + 2 zlib + 5 + 65535 + 3) no longer matches LEN */
+	{
+		char h[41];
+		hex(h, oids[2], 20);
+		sh("cd .git/objects/pack && off=$(git show-index <$(ls *.idx) | awk '$2 == \"%s\" { print $1 }') && test -n \"$off\" && "
+		   "chmod u+w *.pack && printf '\\377' | dd of=$(ls *.pack) bs=1 seek=$((off + 3 + 2 + 5 + 65535 + 3)) "
+		   "conv=notrunc status=none", h);
+	}
+	assert_int_equal(mlp_pack_reader_open(&r, objdir.buf), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[2], buf, lens[2]), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[4], buf, lens[4]), 1);
+	assert_memory_equal(buf, data[4], lens[4]);
+	mlp_pack_reader_free(r);
+	/* no pack directory at all */
+	assert_int_equal(mlp_pack_reader_open(&r, "/nonexistent"), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[4], buf, lens[4]), 0);
+	mlp_pack_reader_free(r);
+	for (size_t i = 0; i < 5; i++)
+		free(data[i]);
+	free(buf);
+	mlp_buf_release(&objdir);
+}
+
+/* dio: any sizes of reserve, through O_DIRECT and without, gives the exact file */
+static void test_dio_writer(void **state)
+{
+	size_t n = 40u << 20, steps[] = { 1, 4095, 4096, 4097, 16u << 20, 65535, 3u << 20, 12345 };
+	unsigned char *want = random_bytes(n, 5);
+
+	(void)state;
+	for (int mode = 0; mode < 3; mode++) {
+		const char *path = mode == 2 ? "/dev/shm/mlp-dio-test" : "dio.out";
+		struct mlp_dio *w = NULL;
+		size_t off = 0, k = 0;
+		unsigned char *back;
+		FILE *f;
+		int fd;
+
+		if (mode == 2 && access("/dev/shm", W_OK) != 0)
+			continue;	/* tmpfs: no O_DIRECT, plain writes */
+		if (mode == 1)
+			setenv("MLP_CHECKOUT_NO_DIRECT", "1", 1);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		assert_true(fd >= 0);
+		assert_int_equal(mlp_dio_open(&w, fd, mode == 0 ? n : 0), 0);
+		while (off < n) {
+			size_t take = steps[k++ % (sizeof(steps) / sizeof(steps[0]))];
+			unsigned char *p;
+			if (take > n - off)
+				take = n - off;
+			p = mlp_dio_reserve(w, take);
+			assert_non_null(p);
+			memcpy(p, want + off, take);
+			mlp_dio_commit(w, take);
+			off += take;
+		}
+		assert_int_equal(mlp_dio_finish(w), 0);
+		assert_int_equal(close(fd), 0);
+		unsetenv("MLP_CHECKOUT_NO_DIRECT");
+		back = malloc(n + 1);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		assert_int_equal(fread(back, 1, n + 1, f), n);
+		fclose(f);
+		assert_memory_equal(back, want, n);
+		free(back);
+		unlink(path);
+	}
+	free(want);
+}
+
 static void test_pack_empty_is_removed(void **state)
 {
 	struct mlp_repo *repo = *state;
@@ -723,6 +830,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pack_writer, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_counted_aligned_end, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_empty_is_removed, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_pack_reader, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_dio_writer, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_capture_and_checkout, repo_setup, repo_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
