@@ -109,7 +109,7 @@ for f in a[\"files\"]:
         f[\"chunks\"] = 10000
         f[\"size\"] = 10000 << 20
 " >big.id &&
-	craft_art fewer "mf[\"chunks\"] = 2" >fewer.id &&
+	craft_art fewer "mf[\"chunks\"] = len(chunks) + 1" >fewer.id &&
 	craft_art treechunk "chunks[0][0] = \"40000\"; chunks[0][2] = tree([])" >treechunk.id &&
 	craft_art linkout "
 up = blob(b\"../../../../../../../../tmp\")
