@@ -141,7 +141,7 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
-bench-artifacts: EXTRA_DEB_PKGS = time git-lfs git-annex
+bench-artifacts: EXTRA_DEB_PKGS = time git-lfs git-annex hyperfine
 bench-artifacts: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench/artifact-ingest.sh

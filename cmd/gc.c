@@ -1,6 +1,7 @@
 /*
  * git mlp gc: drop stale rows of the artifact caches (chunk table, stat
- * cache) and pack loose run refs.  Pruning objects stays `git gc`'s job.
+ * cache), rebuild missing chunk table rows from the runs' artifacts and
+ * pack loose run refs.  Pruning objects stays `git gc`'s job.
  */
 #include "cmd.h"
 
@@ -16,7 +17,8 @@ int cmd_gc(int argc, const char **argv, struct mlp_ctx *ctx)
 		mlp_usage_with_options(gc_usage, opts);
 	if (mlp_artifact_gc(ctx->repo, &st) < 0)
 		die_lib();
-	printf("chunk table: %zu rows, %zu stale dropped\n", st.chunk_rows, st.chunk_dropped);
+	printf("chunk table: %zu rows, %zu stale dropped, %zu added from runs (%llu bytes read)\n",
+	       st.chunk_rows, st.chunk_dropped, st.chunk_added, (unsigned long long)st.chunk_bytes_read);
 	printf("stat cache: %zu rows, %zu stale dropped\n", st.stat_rows, st.stat_dropped);
 	printf("cache files: %llu -> %llu bytes (%lld freed)\n", (unsigned long long)st.bytes_before,
 	       (unsigned long long)st.bytes_after,

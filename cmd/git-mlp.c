@@ -36,7 +36,7 @@ static const struct command commands[] = {
 	{ "plot", cmd_plot, NEED_REPO, "Plot metric curves in the terminal or as SVG" },
 	{ "cat", cmd_cat, 0, "Decode a stored record to JSON" },
 	{ "checkout", cmd_checkout, NEED_REPO, "Restore a run's artifacts" },
-	{ "gc", cmd_gc, NEED_REPO, "Drop stale artifact cache entries; pack run refs" },
+	{ "gc", cmd_gc, NEED_REPO, "Drop stale artifact cache entries, rebuild the chunk table; pack run refs" },
 	{ "push", cmd_push, NEED_REPO, "Push runs to a remote" },
 	{ "fetch", cmd_fetch, NEED_REPO, "Fetch runs from a remote" },
 	{ "pull", cmd_pull, NEED_REPO, "Fetch runs and show what arrived" },

@@ -168,7 +168,7 @@ complete -c $c -f -n __fish_git_mlp_needs_cmd -a report -d 'Report runs as Markd
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a plot -d 'Plot metric curves in the terminal or as SVG'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a cat -d 'Decode a stored record to JSON'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a checkout -d "Restore a run's artifacts"
-complete -c $c -f -n __fish_git_mlp_needs_cmd -a gc -d 'Drop stale artifact cache entries; pack run refs'
+complete -c $c -f -n __fish_git_mlp_needs_cmd -a gc -d 'Drop stale artifact cache entries, rebuild the chunk table; pack run refs'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a push -d 'Push runs to a remote'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a fetch -d 'Fetch runs from a remote'
 complete -c $c -f -n __fish_git_mlp_needs_cmd -a pull -d 'Fetch runs and show what arrived'

@@ -87,6 +87,18 @@ void mlp_journal_offset(struct mlp_journal *j, int64_t offset, int64_t lineno)
 	j->entries++;
 }
 
+void mlp_journal_artifact(struct mlp_journal *j, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (!len || len > 0xffff)
+		return;	/* declarations are capped at MLP_MAX_PATH_LEN on ingest */
+	mlp_buf_addch(&j->batch, 'a');
+	put(&j->batch, len, 2);
+	mlp_buf_add(&j->batch, path, len);
+	j->entries++;
+}
+
 int mlp_journal_flush(struct mlp_journal *j, int sync)
 {
 	int64_t now = mlp_now_ms();
@@ -173,14 +185,19 @@ static int apply_batch(const unsigned char *p, size_t len, struct mlp_run *run,
 		}
 		klen = (size_t)get(p, 2);
 		p += 2;
-		if ((size_t)(end - p) < klen || !klen || klen > MLP_MAX_KEY_LEN || memchr(p, 0, klen)) {
+		/* an artifact path has the layout of a key, and any length up to 64 KiB */
+		if ((size_t)(end - p) < klen || !klen || (type != 'a' && klen > MLP_MAX_KEY_LEN) ||
+		    memchr(p, 0, klen)) {
 			err = MLP_ECORRUPT;
 			break;
 		}
 		mlp_buf_reset(&key);
 		mlp_buf_add(&key, p, klen);
 		p += klen;
-		if (type == 'P') {
+		if (type == 'a') {
+			mlp_run_queue_artifact(run, key.buf);
+			st->artifacts++;
+		} else if (type == 'P') {
 			uint64_t bits;
 			double v;
 			if (end - p < 24) {

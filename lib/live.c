@@ -61,6 +61,10 @@ struct mlp_live {
 	void *progress_data;
 };
 
+/*
+ * Moves newly declared paths into the live run's list and journals each
+ * one, so that a recovery after a crash stores them too.
+ */
 static void take_artifact_queue(struct mlp_live *l)
 {
 	for (size_t i = 0; i < l->run->artifact_queue_nr; i++) {
@@ -69,6 +73,7 @@ static void take_artifact_queue(struct mlp_live *l)
 			if (!strcmp(l->artifacts[j], l->run->artifact_queue[i]))
 				break;
 		if (j == l->nartifacts) {
+			mlp_journal_artifact(&l->journal, l->run->artifact_queue[i]);
 			l->artifacts = mlp_realloc(l->artifacts, (l->nartifacts + 1) * sizeof(char *));
 			l->artifacts[l->nartifacts++] = l->run->artifact_queue[i];
 		} else {
@@ -394,6 +399,9 @@ static void on_line(void *data, const char *s, size_t len, int64_t lineno)
 	if (mlp_ingest_json_line_j(l->run, s, len, mlp_now_ms(), &l->journal) >= 0) {
 		if (l->run->npoints != before)
 			l->structured = 1;
+		/* in the same batch as the line's offset: replay has one or the other */
+		if (l->run->artifact_queue_nr)
+			take_artifact_queue(l);
 		return;
 	}
 	mlp_buf_addf(&msg, "$MLP_METRICS line %lld: %s", (long long)lineno, mlp_error_message());
@@ -498,6 +506,12 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	}
 	if ((err = write_owner(l->dir)) < 0 || (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
 		goto fail;
+	/* declared up front: on disk before the command starts */
+	if (run->artifact_queue_nr) {
+		take_artifact_queue(l);
+		if ((err = mlp_journal_flush(&l->journal, 1)) < 0)
+			goto fail;
+	}
 	fd = open(l->metrics, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		err = mlp_error_set(MLP_ERROR, "cannot create '%s': %s", l->metrics, strerror(errno));
@@ -742,7 +756,59 @@ static int lock_recovery(const char *dir)
 	return got;
 }
 
-static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, int *done)
+struct recover_warn {
+	mlp_warn_fn warn;
+	void *data;
+	const char *id;
+};
+
+static void recover_warn(void *data, const char *msg)
+{
+	struct recover_warn *rw = data;
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	mlp_buf_addf(&b, "crashed run %.8s: %s", rw->id, msg);
+	rw->warn(rw->data, b.buf);
+	mlp_buf_release(&b);
+}
+
+/*
+ * The artifacts the run declared (journal, and lines of metrics.jsonl the
+ * journal had not taken yet), stored as they are on disk now: the command
+ * may have written them completely before the recording process died.
+ * Relative paths start where the command ran: the run's cwd in the work
+ * tree.  A failure is a warning; the run is recorded anyway.
+ */
+static void recover_artifacts(struct mlp_repo *repo, struct mlp_run *run, mlp_warn_fn warn, void *data)
+{
+	struct recover_warn rw = { warn, data, run->id };
+	struct mlp_artifact_opts ao = { 0 };
+	struct mlp_buf cwd = MLP_BUF_INIT;
+	const char *wd = mlp_repo_workdir(repo);
+
+	if (!run->artifact_queue_nr)
+		return;
+	if (wd) {
+		mlp_buf_adds(&cwd, wd);
+		if (run->cwd && *run->cwd)
+			mlp_buf_addf(&cwd, "%s%s", cwd.len && cwd.buf[cwd.len - 1] == '/' ? "" : "/", run->cwd);
+		ao.cwd = cwd.buf;
+	}
+	if (warn) {
+		ao.warn = recover_warn;
+		ao.warn_data = &rw;
+	}
+	if (mlp_artifact_capture_queue(repo, run, &ao) < 0 && warn) {
+		struct mlp_buf b = MLP_BUF_INIT;
+		mlp_buf_addf(&b, "cannot store artifacts: %s", mlp_error_message());
+		recover_warn(&rw, b.buf);
+		mlp_buf_release(&b);
+	}
+	mlp_buf_release(&cwd);
+}
+
+static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, int *done,
+		       mlp_warn_fn warn, void *warn_data)
 {
 	struct mlp_run *run = NULL;
 	struct mlp_journal_state st;
@@ -789,6 +855,7 @@ static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, i
 	rc.run = run;
 	rc.now = st.last_t ? st.last_t : mlp_now_ms();
 	mlp_tail_lines(metrics, &offset, &lineno, 1, replay_line, &rc);
+	recover_artifacts(repo, run, warn, warn_data);
 	run->status = MLP_STATUS_CRASHED;
 	run->ended = st.last_t;
 	if (stat(journal, &sb) == 0 && (int64_t)sb.st_mtime * 1000 > run->ended)
@@ -838,7 +905,7 @@ int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t
 			continue;
 		if (!lock_recovery(dir.buf))
 			continue;
-		if (recover_one(repo, e->d_name, dir.buf, &done) < 0) {
+		if (recover_one(repo, e->d_name, dir.buf, &done, warn, data) < 0) {
 			if (warn) {
 				struct mlp_buf m = MLP_BUF_INIT;
 				mlp_buf_addf(&m, "cannot finish crashed run %s: %s", e->d_name, mlp_error_message());

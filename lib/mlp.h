@@ -677,12 +677,18 @@ int mlp_artifact_verify(struct mlp_repo *repo, const struct mlp_run *run,
 			void *data, size_t *nproblems);
 
 struct mlp_gc_stats {
-	size_t chunk_rows, chunk_dropped;	/* chunk table */
+	size_t chunk_rows, chunk_dropped;	/* chunk table, as found */
+	size_t chunk_added;		/* rows rebuilt from the runs' artifacts */
+	uint64_t chunk_bytes_read;	/* of blobs read to rebuild them */
 	size_t stat_rows, stat_dropped;		/* stat cache */
 	uint64_t bytes_before, bytes_after;	/* of both cache files */
 	size_t loose_refs_before, loose_refs_after;	/* under refs/mlp/ */
 };
-/* Drops stale cache rows and packs loose run refs. */
+/*
+ * Drops stale cache rows, adds a chunk table row for every blob of every
+ * run's artifacts that has none (a deleted table is rebuilt), and packs
+ * loose run refs.
+ */
 int mlp_artifact_gc(struct mlp_repo *repo, struct mlp_gc_stats *st);
 
 /* ---- rendering ----------------------------------------------------------- */

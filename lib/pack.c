@@ -8,13 +8,16 @@
  */
 #include "pack.h"
 #include "internal.h"
+#include "cksum.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -36,7 +39,11 @@ static int io_error(const char *what, const char *path)
 
 /*
  * The I/O thread of a counted pack: O_DIRECT writes wait for the device,
- * so they happen here while the caller hashes and fills the next buffer.
+ * so they happen here while the caller fills the next buffer.  The pack
+ * trailer's SHA-1 is computed here too, over each buffer just before it
+ * is written: every byte of the pack goes out exactly once and in order,
+ * so hashing what is written hashes the pack, and it takes a third of
+ * the ingest's CPU work off the thread that reads and cuts the file.
  */
 struct mlp_pack_writer {
 	pthread_t th;
@@ -48,6 +55,7 @@ struct mlp_pack_writer {
 	size_t len;
 	int busy, quit, err;
 	int fd;
+	struct mlp_sha1 *sha;	/* the pack's; only this thread's while busy */
 };
 
 static void *writer_main(void *arg)
@@ -64,6 +72,7 @@ static void *writer_main(void *arg)
 		if (!w->busy)
 			break;
 		pthread_mutex_unlock(&w->mu);
+		mlp_sha1_update(w->sha, w->out, w->len);
 		while (off < w->len) {
 			ssize_t n = write(w->fd, w->out + off, w->len - off);
 			if (n < 0 && errno == EINTR)
@@ -109,6 +118,7 @@ static void writer_start(struct mlp_pack *p)
 	w->bufs[0] = p->stage;
 	w->bufs[1] = mem;
 	w->fd = p->fd;
+	w->sha = &p->sha;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->th, NULL, writer_main, w)) {
@@ -174,6 +184,7 @@ static int stage_flush(struct mlp_pack *p, int all)
 			return io_error("write", p->tmp_path);
 		p->direct = 0;
 	}
+	mlp_sha1_update(&p->sha, p->stage, n);
 	while (off < n) {
 		ssize_t w = write(p->fd, p->stage + off, n - off);
 		if (w < 0 && errno == EINTR)
@@ -187,12 +198,11 @@ static int stage_flush(struct mlp_pack *p, int all)
 	return 0;
 }
 
-/* Counted packs: every byte through the staging buffer and the trailer hash. */
+/* Counted packs: every byte through the staging buffer, hashed when written. */
 static int emit(struct mlp_pack *p, const void *data, size_t len)
 {
 	const unsigned char *s = data;
 
-	mlp_sha1_update(&p->sha, data, len);
 	p->size += len;
 	while (len) {
 		size_t take = STAGE_SIZE - p->stage_len < len ? STAGE_SIZE - p->stage_len : len;
@@ -234,8 +244,8 @@ int mlp_pack_open_counted(struct mlp_pack **out, const char *objects_dir, uint32
 	fl = fcntl(p->fd, F_GETFL);
 	p->direct = fl >= 0 && getenv("MLP_PACK_NO_DIRECT") == NULL &&
 		    fcntl(p->fd, F_SETFL, fl | O_DIRECT) == 0;
-	writer_start(p);
 	mlp_sha1_init(&p->sha);
+	writer_start(p);
 	hdr[8] = (unsigned char)(count >> 24);
 	hdr[9] = (unsigned char)(count >> 16);
 	hdr[10] = (unsigned char)(count >> 8);
@@ -315,7 +325,7 @@ static int write_all(struct mlp_pack *p, const void *data, size_t len, uint32_t 
 {
 	struct iovec iov = { (void *)data, len };
 
-	*crc = (uint32_t)crc32(*crc, data, (uInt)len);
+	*crc = mlp_crc32(*crc, data, len);
 	if (p->expect)
 		return emit(p, data, len);
 	return writev_all(p, &iov, 1);
@@ -351,8 +361,8 @@ static int write_stored(struct mlp_pack *p, const unsigned char *data, size_t le
 					       (unsigned char)((~take >> 8) & 0xff) };
 			int err;
 			if (crc) {
-				*crc = (uint32_t)crc32(*crc, h, 5);
-				*crc = (uint32_t)crc32(*crc, data + off, (uInt)take);
+				*crc = mlp_crc32(*crc, h, 5);
+				*crc = mlp_crc32(*crc, data + off, take);
 			}
 			if ((err = emit(p, h, 5)) < 0 || (err = emit(p, data + off, take)) < 0)
 				return err;
@@ -371,11 +381,11 @@ static int write_stored(struct mlp_pack *p, const unsigned char *data, size_t le
 			h[2] = (unsigned char)(take >> 8);
 			h[3] = (unsigned char)(~take & 0xff);
 			h[4] = (unsigned char)((~take >> 8) & 0xff);
-			*crc = (uint32_t)crc32(*crc, h, 5);
+			*crc = mlp_crc32(*crc, h, 5);
 			iov[n].iov_base = h;
 			iov[n++].iov_len = 5;
 			if (take) {
-				*crc = (uint32_t)crc32(*crc, data + off, (uInt)take);
+				*crc = mlp_crc32(*crc, data + off, take);
 				iov[n].iov_base = (void *)(data + off);
 				iov[n++].iov_len = take;
 			}
@@ -584,10 +594,20 @@ int mlp_pack_finish(struct mlp_pack *p, char name_out[41])
 			mlp_pack_abort(p);
 			return mlp_error_set(MLP_ERROR, "pack has %zu objects, %u announced", p->nr, p->expect);
 		}
-		mlp_sha1_final(sum, &p->sha);
 		if ((err = stage_flush(p, 1)) < 0)
 			goto fail;
 		writer_stop(p);
+		mlp_sha1_final(sum, &p->sha);
+		/* objects that ended on a block boundary left O_DIRECT on: the
+		 * 20-byte trailer cannot go out that way */
+		if (p->direct) {
+			int fl = fcntl(p->fd, F_GETFL);
+			if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
+				err = io_error("write", p->tmp_path);
+				goto fail;
+			}
+			p->direct = 0;
+		}
 		if (write(p->fd, sum, 20) != 20 || fchmod(p->fd, 0444) < 0 || close(p->fd) < 0) {
 			p->fd = -1;
 			err = io_error("write", p->tmp_path);
@@ -712,4 +732,256 @@ void mlp_pack_abort(struct mlp_pack *p)
 	free(p->zbuf);
 	free(p->stage);
 	free(p);
+}
+
+/* ---- reading stored blobs ------------------------------------------------------ */
+
+struct reader_pack {
+	char *path;			/* the .pack */
+	const unsigned char *idx;	/* its .idx, mapped */
+	size_t idx_len;
+	uint32_t n;			/* objects */
+	int fd;				/* -1 not opened yet, -2 cannot be */
+	uint64_t size;
+};
+
+struct mlp_pack_reader {
+	struct reader_pack *packs;
+	size_t nr;
+	size_t last;	/* the pack of the last hit: a file's chunks sit together */
+};
+
+static uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#define IDX_HEAD (8 + 256 * 4)
+
+/* Maps a version 2 index whose sizes add up; 0 when it is not one. */
+static int map_idx(struct reader_pack *rp, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *m;
+	uint64_t n;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || st.st_size < IDX_HEAD + 40 || (uint64_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return 0;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return 0;
+	rp->idx = m;
+	rp->idx_len = (size_t)st.st_size;
+	n = get_be32(rp->idx + IDX_HEAD - 4);
+	if (memcmp(rp->idx, "\377tOc\0\0\0\2", 8) || (uint64_t)IDX_HEAD + 28 * n + 40 > rp->idx_len) {
+		munmap((void *)rp->idx, rp->idx_len);
+		rp->idx = NULL;
+		return 0;
+	}
+	rp->n = (uint32_t)n;
+	return 1;
+}
+
+int mlp_pack_reader_open(struct mlp_pack_reader **out, const char *objects_dir)
+{
+	struct mlp_pack_reader *r = mlp_calloc(1, sizeof(*r));
+	struct mlp_buf dir = MLP_BUF_INIT, path = MLP_BUF_INIT;
+	size_t alloc = 0;
+	DIR *d;
+	struct dirent *e;
+
+	*out = r;
+	mlp_buf_addf(&dir, "%s/pack", objects_dir);
+	d = opendir(dir.buf);
+	while (d && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct reader_pack rp;
+
+		if (len < 9 || strncmp(e->d_name, "pack-", 5) || strcmp(e->d_name + len - 4, ".idx"))
+			continue;
+		memset(&rp, 0, sizeof(rp));
+		mlp_buf_reset(&path);
+		mlp_buf_addf(&path, "%s/%s", dir.buf, e->d_name);
+		if (!map_idx(&rp, path.buf))
+			continue;
+		mlp_buf_reset(&path);
+		mlp_buf_addf(&path, "%s/%.*s.pack", dir.buf, (int)(len - 4), e->d_name);
+		rp.path = mlp_buf_detach(&path, NULL);
+		rp.fd = -1;
+		if (r->nr == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			r->packs = mlp_realloc(r->packs, alloc * sizeof(*r->packs));
+		}
+		r->packs[r->nr++] = rp;
+	}
+	if (d)
+		closedir(d);
+	mlp_buf_release(&dir);
+	mlp_buf_release(&path);
+	return 0;
+}
+
+void mlp_pack_reader_free(struct mlp_pack_reader *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nr; i++) {
+		munmap((void *)r->packs[i].idx, r->packs[i].idx_len);
+		if (r->packs[i].fd >= 0)
+			close(r->packs[i].fd);
+		free(r->packs[i].path);
+	}
+	free(r->packs);
+	free(r);
+}
+
+/* The offset of `oid` in the pack, or 0 when the index does not list it. */
+static uint64_t idx_find(const struct reader_pack *rp, const unsigned char oid[20])
+{
+	const unsigned char *fan = rp->idx + 8, *ids = rp->idx + IDX_HEAD;
+	uint32_t lo = oid[0] ? get_be32(fan + 4 * (oid[0] - 1)) : 0, hi = get_be32(fan + 4 * oid[0]);
+	uint32_t off32;
+
+	if (lo > hi || hi > rp->n)
+		return 0;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(ids + 20 * (size_t)mid, oid, 20);
+		if (!c) {
+			off32 = get_be32(rp->idx + IDX_HEAD + 24 * (size_t)rp->n + 4 * (size_t)mid);
+			if (off32 & 0x80000000u) {
+				size_t at = IDX_HEAD + 28 * (size_t)rp->n + 8 * (size_t)(off32 & 0x7fffffffu);
+				if (at + 8 > rp->idx_len - 40)
+					return 0;
+				return (uint64_t)get_be32(rp->idx + at) << 32 | get_be32(rp->idx + at + 4);
+			}
+			return off32;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int pack_fd(struct reader_pack *rp)
+{
+	struct stat st;
+
+	if (rp->fd == -1) {
+		rp->fd = open(rp->path, O_RDONLY | O_CLOEXEC);
+		if (rp->fd >= 0 && fstat(rp->fd, &st) == 0) {
+			rp->size = (uint64_t)st.st_size;
+			posix_fadvise(rp->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		} else {
+			if (rp->fd >= 0)
+				close(rp->fd);
+			rp->fd = -2;
+		}
+	}
+	return rp->fd;
+}
+
+/* preadv of the whole iovec, resumed after short reads; 0 or an errno. */
+static int preadv_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t r = preadv(fd, iov, n > IOV_BATCH * 2 ? IOV_BATCH * 2 : n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : EIO;
+		off += (uint64_t)r;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+static int read_entry(struct reader_pack *rp, uint64_t off, unsigned char *buf, size_t len)
+{
+	unsigned char h[32], (*bh)[5];
+	size_t i = 0, nblocks = (len + STORED_MAX - 1) / STORED_MAX;
+	uint64_t size, data;
+	unsigned shift = 4;
+	struct iovec *iov;
+	ssize_t got;
+	int fd = pack_fd(rp), ok = 1, e;
+
+	if (fd < 0 || off < 12 || off >= rp->size)
+		return 0;
+	do
+		got = pread(fd, h, sizeof(h), (off_t)off);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return mlp_error_set(MLP_ERROR, "cannot read '%s': %s", rp->path, strerror(errno));
+	if (got < 16 || ((h[0] >> 4) & 7) != 3)
+		return 0;
+	size = h[0] & 15;
+	while (h[i++] & 0x80) {
+		if (i >= 11)
+			return 0;
+		size |= (uint64_t)(h[i] & 0x7f) << shift;
+		shift += 7;
+	}
+	/* a zlib header for deflate without a preset dictionary */
+	if (size != len || i + 2 > (size_t)got || (h[i] & 0x0f) != 8 || (h[i] << 8 | h[i + 1]) % 31 ||
+	    (h[i + 1] & 0x20))
+		return 0;
+	data = off + i + 2;
+	if (data + 5 * (uint64_t)nblocks + len + 4 + 20 > rp->size)
+		return 0;
+	bh = mlp_malloc(nblocks * 5);
+	iov = mlp_malloc(2 * nblocks * sizeof(*iov));
+	for (size_t k = 0; k < nblocks; k++) {
+		size_t take = len - k * STORED_MAX > STORED_MAX ? STORED_MAX : len - k * STORED_MAX;
+		iov[2 * k].iov_base = bh[k];
+		iov[2 * k].iov_len = 5;
+		iov[2 * k + 1].iov_base = buf + k * STORED_MAX;
+		iov[2 * k + 1].iov_len = take;
+	}
+	e = preadv_all(fd, iov, (int)(2 * nblocks), data);
+	/* stored blocks of 65535 bytes, the last one final: anything else is libgit2's */
+	for (size_t k = 0; !e && ok && k < nblocks; k++) {
+		size_t take = len - k * STORED_MAX > STORED_MAX ? STORED_MAX : len - k * STORED_MAX;
+		ok = bh[k][0] == (k + 1 == nblocks ? 1 : 0) && bh[k][1] == (take & 0xff) &&
+		     bh[k][2] == (take >> 8) && bh[k][3] == (~take & 0xff) && bh[k][4] == ((~take >> 8) & 0xff);
+	}
+	free(bh);
+	free(iov);
+	if (e)
+		return e == EIO ? 0 : mlp_error_set(MLP_ERROR, "cannot read '%s': %s", rp->path, strerror(e));
+	return ok;
+}
+
+int mlp_pack_read_stored(struct mlp_pack_reader *r, const unsigned char oid[20], void *buf, size_t len)
+{
+	if (!len || len > (1u << 30))
+		return 0;
+	for (size_t k = 0; k < r->nr; k++) {
+		size_t i = (r->last + k) % r->nr;
+		uint64_t off = idx_find(&r->packs[i], oid);
+		if (off) {
+			int got = read_entry(&r->packs[i], off, buf, len);
+			if (got > 0)
+				r->last = i;
+			if (got)
+				return got;
+		}
+	}
+	return 0;
 }

@@ -90,4 +90,27 @@ int mlp_pack_finish(struct mlp_pack *p, char name_out[41]);
 /* Removes the temporary pack and frees the object (NULL-safe). */
 void mlp_pack_abort(struct mlp_pack *p);
 
+/*
+ * Reading blobs back without inflating them: a blob that sits in a pack as
+ * a zlib stream of stored blocks (what the writer above makes, and what
+ * `git repack` keeps as it is) is copied from the pack straight into the
+ * caller's buffer with one preadv(), the block headers checked on the
+ * way.  The zlib Adler-32 is not checked: the caller verifies the bytes
+ * (artifact checkout checks the XXH3-128 of the whole file).  Anything
+ * else (deflated, a delta, loose, in an alternate, a damaged entry) is
+ * left to libgit2.
+ */
+struct mlp_pack_reader;
+
+/* The packs of <objects_dir>/pack as they are now (their indexes mapped). */
+int mlp_pack_reader_open(struct mlp_pack_reader **out, const char *objects_dir);
+void mlp_pack_reader_free(struct mlp_pack_reader *r);
+/*
+ * Copies blob `oid`, which must be `len` bytes, into `buf`: 1 when done,
+ * 0 when it is not there in that form (`buf` may have been written to),
+ * negative on a read error.
+ */
+int mlp_pack_read_stored(struct mlp_pack_reader *r, const unsigned char oid[20],
+			 void *buf, size_t len);
+
 #endif

@@ -1,6 +1,7 @@
 /*
- * lib/sha1.c, lib/pack.c, lib/artifact.c: SHA-1 against known vectors
- * (both block functions), the chunker (deterministic, bounds, resistant to
+ * lib/sha1.c, lib/cksum.c, lib/pack.c, lib/artifact.c: SHA-1 against
+ * known vectors (both block functions), Adler-32 and CRC-32 against zlib at
+ * every length, alignment and start value that matters, the chunker (deterministic, bounds, resistant to
  * a shifted start), the pack writer (objects readable by libgit2 and git,
  * `git fsck --strict` clean), manifest and artifacts.mp decoding of hostile
  * input, and a capture/checkout round trip in a temporary repository.
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <msgpack.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@
 #include "artifact.h"
 #include "pack.h"
 #include "sha1.h"
+#include "cksum.h"
+#include "dio.h"
 
 static char topdir[PATH_MAX], oldcwd[PATH_MAX];
 
@@ -110,6 +114,72 @@ static void test_sha1_implementations_agree(void **state)
 		assert_memory_equal(a1, a2, 20);
 	}
 	free(b);
+}
+
+/* ---- Adler-32 and CRC-32 -------------------------------------------------------- */
+
+static void test_cksum_known_values(void **state)
+{
+	(void)state;
+	for (int portable = 0; portable < 2; portable++) {
+		int old = mlp_cksum_force_portable(portable);
+		static const char quick[] = "The quick brown fox jumps over the lazy dog";
+		char zeros[100000];
+		memset(zeros, 0, sizeof(zeros));
+		assert_int_equal(mlp_crc32(0, "123456789", 9), 0xcbf43926u);
+		assert_int_equal(mlp_crc32(0, quick, strlen(quick)), 0x414fa339u);
+		assert_int_equal(mlp_adler32(1, "Wikipedia", 9), 0x11e60398u);
+		assert_int_equal(mlp_adler32(1, "", 0), 1);
+		assert_int_equal(mlp_crc32(0, "", 0), 0);
+		/* all-zero input: s2 grows with s1 = 1 each byte */
+		assert_int_equal(mlp_adler32(1, zeros, sizeof(zeros)),
+				 (uint32_t)adler32(1, (const Bytef *)zeros, sizeof(zeros)));
+		mlp_cksum_force_portable(old);
+	}
+}
+
+/*
+ * Every length up to a few blocks of each algorithm (so every tail and
+ * fold path), odd alignments, running values carried between calls, and
+ * bytes of 0xff (the largest sums Adler-32 can meet).
+ */
+static void test_cksum_agrees_with_zlib(void **state)
+{
+	size_t n = 3 * 65536 + 77;
+	unsigned char *b = random_bytes(n + 64, 7), *ff = malloc(n);
+
+	(void)state;
+	memset(ff, 0xff, n);
+	for (size_t len = 0; len < 700; len++)
+		for (size_t align = 0; align < 3; align++) {
+			uLong zc = crc32(0x12345678, b + align, (uInt)len);
+			uLong za = adler32(0xfff00fff, b + align, (uInt)len);
+			assert_int_equal(mlp_crc32(0x12345678, b + align, len), (uint32_t)zc);
+			assert_int_equal(mlp_adler32(0xfff00fff, b + align, len), (uint32_t)za);
+		}
+	for (size_t len = 700; len < n; len = len * 2 + 13) {
+		assert_int_equal(mlp_crc32(0, b + 5, len), (uint32_t)crc32(0, b + 5, (uInt)len));
+		assert_int_equal(mlp_adler32(1, b + 5, len), (uint32_t)adler32(1, b + 5, (uInt)len));
+		assert_int_equal(mlp_adler32(1, ff, len), (uint32_t)adler32(1, ff, (uInt)len));
+		assert_int_equal(mlp_adler32(0xfff0fff0, ff, len), (uint32_t)adler32(0xfff0fff0, ff, (uInt)len));
+		assert_int_equal(mlp_crc32(0xffffffff, ff, len), (uint32_t)crc32(0xffffffff, ff, (uInt)len));
+	}
+	/* in pieces, as the pack writer feeds them */
+	{
+		uint32_t c = 0, a = 1;
+		for (size_t off = 0; off < n;) {
+			size_t take = (off * 7 + 1000) % 9000;
+			if (take > n - off)
+				take = n - off;
+			c = mlp_crc32(c, b + off, take);
+			a = mlp_adler32(a, b + off, take);
+			off += take;
+		}
+		assert_int_equal(c, (uint32_t)crc32(0, b, (uInt)n));
+		assert_int_equal(a, (uint32_t)adler32(1, b, (uInt)n));
+	}
+	free(b);
+	free(ff);
 }
 
 /* ---- the chunker ---------------------------------------------------------------------- */
@@ -612,6 +682,132 @@ static void test_pack_writer(void **state)
 		free(data[i]);
 }
 
+/*
+ * A counted pack goes out with O_DIRECT in aligned blocks; when its objects
+ * end exactly on a block boundary the 20-byte trailer must still be written
+ * (12 header + 3 object header + 2 zlib + 5 block + 12262 + 4 Adler-32 bytes
+ * = 3 * 4096).
+ */
+static void test_pack_counted_aligned_end(void **state)
+{
+	struct mlp_repo *repo = *state;
+	size_t len = 12262;
+	unsigned char *data = random_bytes(len, 99), oid[1][20];
+	char h[41];
+
+	write_pack(repo, 1, oid, &data, &len, 1);
+	hex(h, oid[0], 20);
+	sh("test \"$(git cat-file -s %s)\" = %zu", h, len);
+	sh("test \"$(stat -c %%s .git/objects/pack/*.pack)\" = %d", 3 * 4096 + 20);
+	sh("git verify-pack .git/objects/pack/*.idx >/dev/null");
+	free(data);
+}
+
+/*
+ * The pack reader gives back exactly the stored (level 0) blobs of a pack,
+ * and declines deflated ones, unknown ids, a wrong size and an entry whose
+ * block headers were damaged, so that libgit2 takes over (and fails).
+ */
+static void test_pack_reader(void **state)
+{
+	struct mlp_repo *repo = *state;
+	size_t lens[5] = { 0, 1, 70000, 200000, 3u << 20 };
+	unsigned char *data[5], oids[5][20], *buf = malloc(4u << 20), missing[20];
+	struct mlp_pack_reader *r = NULL;
+	struct mlp_buf objdir = MLP_BUF_INIT;
+
+	for (size_t i = 0; i < 5; i++)
+		data[i] = random_bytes(lens[i], i + 30);
+	mlp_buf_addf(&objdir, "%sobjects", git_repository_commondir(repo->git));
+	write_pack(repo, 1, oids, data, lens, 5);	/* even objects stored, odd ones deflated */
+	assert_int_equal(mlp_pack_reader_open(&r, objdir.buf), 0);
+	/* blob 0 is empty: nothing to copy, libgit2's */
+	assert_int_equal(mlp_pack_read_stored(r, oids[0], buf, 0), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[1], buf, 1), 0);
+	for (size_t i = 2; i < 5; i += 2) {
+		memset(buf, 0, lens[i]);
+		assert_int_equal(mlp_pack_read_stored(r, oids[i], buf, lens[i]), 1);
+		assert_memory_equal(buf, data[i], lens[i]);
+		assert_int_equal(mlp_pack_read_stored(r, oids[i], buf, lens[i] - 1), 0);
+	}
+	assert_int_equal(mlp_pack_read_stored(r, oids[3], buf, lens[3]), 0);
+	memcpy(missing, oids[4], 20);
+	missing[19] ^= 1;
+	assert_int_equal(mlp_pack_read_stored(r, missing, buf, lens[4]), 0);
+	mlp_pack_reader_free(r);
+
+	/* NLEN of the second block of blob 2 (at its offset + 3 header bytes
+	 * + 2 zlib + 5 + 65535 + 3) no longer matches LEN */
+	{
+		char h[41];
+		hex(h, oids[2], 20);
+		sh("cd .git/objects/pack && off=$(git show-index <$(ls *.idx) | awk '$2 == \"%s\" { print $1 }') && test -n \"$off\" && "
+		   "chmod u+w *.pack && printf '\\377' | dd of=$(ls *.pack) bs=1 seek=$((off + 3 + 2 + 5 + 65535 + 3)) "
+		   "conv=notrunc status=none", h);
+	}
+	assert_int_equal(mlp_pack_reader_open(&r, objdir.buf), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[2], buf, lens[2]), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[4], buf, lens[4]), 1);
+	assert_memory_equal(buf, data[4], lens[4]);
+	mlp_pack_reader_free(r);
+	/* no pack directory at all */
+	assert_int_equal(mlp_pack_reader_open(&r, "/nonexistent"), 0);
+	assert_int_equal(mlp_pack_read_stored(r, oids[4], buf, lens[4]), 0);
+	mlp_pack_reader_free(r);
+	for (size_t i = 0; i < 5; i++)
+		free(data[i]);
+	free(buf);
+	mlp_buf_release(&objdir);
+}
+
+/* dio: any sizes of reserve, through O_DIRECT and without, gives the exact file */
+static void test_dio_writer(void **state)
+{
+	size_t n = 40u << 20, steps[] = { 1, 4095, 4096, 4097, 16u << 20, 65535, 3u << 20, 12345 };
+	unsigned char *want = random_bytes(n, 5);
+
+	(void)state;
+	for (int mode = 0; mode < 3; mode++) {
+		const char *path = mode == 2 ? "/dev/shm/mlp-dio-test" : "dio.out";
+		struct mlp_dio *w = NULL;
+		size_t off = 0, k = 0;
+		unsigned char *back;
+		FILE *f;
+		int fd;
+
+		if (mode == 2 && access("/dev/shm", W_OK) != 0)
+			continue;	/* tmpfs: no O_DIRECT, plain writes */
+		if (mode == 1)
+			setenv("MLP_CHECKOUT_NO_DIRECT", "1", 1);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		assert_true(fd >= 0);
+		assert_int_equal(mlp_dio_open(&w, fd, mode == 0 ? n : 0), 0);
+		while (off < n) {
+			size_t take = steps[k++ % (sizeof(steps) / sizeof(steps[0]))];
+			unsigned char *p;
+			if (take > n - off)
+				take = n - off;
+			p = mlp_dio_reserve(w, take);
+			assert_non_null(p);
+			memcpy(p, want + off, take);
+			mlp_dio_commit(w, take);
+			off += take;
+		}
+		assert_int_equal(mlp_dio_finish(w), 0);
+		assert_int_equal(close(fd), 0);
+		unsetenv("MLP_CHECKOUT_NO_DIRECT");
+		back = malloc(n + 1);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		assert_int_equal(fread(back, 1, n + 1, f), n);
+		fclose(f);
+		assert_memory_equal(back, want, n);
+		free(back);
+		unlink(path);
+	}
+	free(want);
+}
+
 static void test_pack_empty_is_removed(void **state)
 {
 	struct mlp_repo *repo = *state;
@@ -738,6 +934,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha1_vectors),
 		cmocka_unit_test(test_sha1_implementations_agree),
+		cmocka_unit_test(test_cksum_known_values),
+		cmocka_unit_test(test_cksum_agrees_with_zlib),
 		cmocka_unit_test(test_chunker_bounds_and_determinism),
 		cmocka_unit_test(test_chunker_matches_reference),
 		cmocka_unit_test(test_chunker_min_max),
@@ -748,7 +946,10 @@ int main(void)
 		cmocka_unit_test(test_list_round_trip_and_hostile),
 		cmocka_unit_test(test_list_entry_needs_oid_and_xxh128),
 		cmocka_unit_test_setup_teardown(test_pack_writer, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_pack_counted_aligned_end, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_pack_empty_is_removed, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_pack_reader, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_dio_writer, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_capture_and_checkout, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_replaceable, repo_setup, repo_teardown),
 	};
