@@ -200,7 +200,6 @@ int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx)
 	argc = mlp_parse_options(argc, argv, opts, help_usage, 0);
 	if (argc > 1)
 		mlp_usage_with_options(help_usage, opts);
-	mlp_buf_addf(&page, "git-mlp");
 	if (argc == 1) {
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (!strcmp(commands[i].name, argv[0]))
@@ -209,8 +208,10 @@ int cmd_help(int argc, const char **argv, struct mlp_ctx *ctx)
 			fprintf(stderr, "git: '%s' is not a git mlp command. See 'git mlp -h'.\n", argv[0]);
 			return 1;
 		}
-		mlp_buf_addf(&page, "-%s", cmd->name);
 	}
+	mlp_buf_addf(&page, "git-mlp");
+	if (cmd)
+		mlp_buf_addf(&page, "-%s", cmd->name);
 	fflush(stdout);
 	execlp("git", "git", "help", page.buf, (char *)NULL);
 	die("cannot run 'git help %s': %s", page.buf, strerror(errno));

@@ -292,6 +292,11 @@ test_expect_success 'git mlp help <not a command> fails' '
 	test_grep "not a git mlp command" err
 '
 
+test_expect_success VALGRIND 'git mlp help <not a command> frees its page name (memcheck)' '
+	test_expect_code 1 mlp_memcheck repo help frobnicate 2>err &&
+	test_grep "not a git mlp command" err
+'
+
 test_expect_success 'git mlp help -h prints its usage' '
 	git mlp help -h >out &&
 	test_grep "^usage: git mlp help \[<command>\]" out
