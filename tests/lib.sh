@@ -425,7 +425,7 @@ fi
 # lost or misused (the report goes to stderr).
 mlp_memcheck() {
 	(cd "$1" && shift &&
-	 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+	 valgrind -q --suppressions="$TEST_DIRECTORY/valgrind.supp" --leak-check=full --errors-for-leak-kinds=definite \
 		--show-leak-kinds=definite --error-exitcode=99 "$MLP_BUILD/git-mlp" "$@")
 }
 
