@@ -489,7 +489,7 @@ int mlp_artifact_decode_list(struct mlp_run *run, const void *data, size_t len)
 {
 	struct mlp_mp r;
 	uint32_t n, files = 0;
-	int err = 0, seen_v = 0;
+	int err = 0, seen_v = 0, seen_files = 0;
 
 	clear_list(run);
 	mlp_mp_init(&r, data, len);
@@ -502,10 +502,15 @@ int mlp_artifact_decode_list(struct mlp_run *run, const void *data, size_t len)
 		if (mlp_mp_read_str(&r, &k, &klen) < 0) {
 			err = mlp_error_set(MLP_ECORRUPT, "artifacts.mp: key is not a string");
 		} else if (key_is(k, klen, "v")) {
+			if (seen_v) {
+				err = mlp_error_set(MLP_ECORRUPT, "artifacts.mp: \"v\" twice");
+				break;
+			}
 			err = read_version(&r, "artifacts.mp");
 			seen_v = 1;
 		} else if (key_is(k, klen, "files")) {
-			if (run->artifact_nr) {
+			/* twice is corrupt even when the first list is empty */
+			if (seen_files++) {
 				err = mlp_error_set(MLP_ECORRUPT, "artifacts.mp: \"files\" twice");
 				break;
 			}

@@ -315,6 +315,27 @@ static void test_artifact_list_without_files(void **state)
 	mlp_run_free(run);
 }
 
+/*
+ * fuzz_artifact: "files" twice, the first list empty, was taken as a
+ * first "files" (the check counted entries) and leaked its array; a
+ * repeated "v" was read twice.  Both are corrupt, like any repeated key.
+ */
+static void test_artifact_list_keys_twice(void **state)
+{
+	static const unsigned char files2[] = { 0x83, 0xa1, 'v', 0x01, 0xa5, 'f', 'i', 'l', 'e', 's', 0x90,
+						0xa5, 'f', 'i', 'l', 'e', 's', 0x90 };
+	static const unsigned char v2[] = { 0x82, 0xa1, 'v', 0x01, 0xa1, 'v', 0x01 };
+	struct mlp_run *run = mlp_run_new();
+
+	(void)state;
+	assert_int_equal(mlp_artifact_decode_list(run, files2, sizeof(files2)), MLP_ECORRUPT);
+	assert_non_null(strstr(mlp_error_message(), "\"files\" twice"));
+	assert_int_equal(run->artifact_nr, 0);
+	assert_int_equal(mlp_artifact_decode_list(run, v2, sizeof(v2)), MLP_ECORRUPT);
+	assert_non_null(strstr(mlp_error_message(), "\"v\" twice"));
+	mlp_run_free(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_dvclive_huge_step_and_timestamp),
 		cmocka_unit_test(test_yaml_quoted_scalars_in_lists),
 		cmocka_unit_test(test_artifact_list_without_files),
+		cmocka_unit_test(test_artifact_list_keys_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
