@@ -533,6 +533,24 @@ static int read_summary_field(struct mlp_mp *r, struct mlp_summary *s, const cha
 	return mlp_mp_skip(r);
 }
 
+/* One metric's map of summary fields into `s`. */
+static int read_summary_fields(struct mlp_mp *r, struct mlp_summary *s)
+{
+	uint32_t fn;
+	int err;
+
+	if ((err = mlp_mp_read_map(r, &fn)) < 0)
+		return err;
+	for (uint32_t f = 0; f < fn; f++) {
+		const char *fk;
+		uint32_t fkl;
+		if ((err = mlp_mp_read_str(r, &fk, &fkl)) < 0 ||
+		    (err = read_summary_field(r, s, fk, fkl)) < 0)
+			return err;
+	}
+	return 0;
+}
+
 static int summary_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct mlp_summary *)a)->key, ((const struct mlp_summary *)b)->key);
@@ -572,22 +590,13 @@ int mlp_record_decode_summary(struct mlp_run *run, const void *data, size_t len)
 		run->summary_nr = 0;
 		for (uint32_t j = 0; j < mn; j++) {
 			struct mlp_summary *s = &run->summary[j];
-			uint32_t fn;
 			if ((err = mlp_mp_read_cstr(&r, &s->key)) < 0)
 				return err;
 			run->summary_nr++;
 			if (!*s->key || strlen(s->key) > MLP_MAX_KEY_LEN)
 				return mlp_error_set(MLP_ECORRUPT, "corrupt record: bad metric key");
-			if ((err = mlp_mp_read_map(&r, &fn)) < 0)
+			if ((err = read_summary_fields(&r, s)) < 0)
 				return err;
-			for (uint32_t f = 0; f < fn; f++) {
-				const char *fk;
-				uint32_t fkl;
-				if ((err = mlp_mp_read_str(&r, &fk, &fkl)) < 0)
-					return err;
-				if ((err = read_summary_field(&r, s, fk, fkl)) < 0)
-					return err;
-			}
 		}
 		mlp_qsort(run->summary, run->summary_nr, sizeof(*run->summary), summary_cmp);
 		for (size_t j = 1; j < run->summary_nr; j++)
@@ -669,22 +678,13 @@ int mlp_record_find_summary(const void *data, size_t len, const char *key, size_
 			    struct mlp_summary *s)
 {
 	struct mlp_mp r;
-	uint32_t fn;
 	int err = find_entry(&r, data, len, "metrics", key, klen);
 
 	memset(s, 0, sizeof(*s));
 	if (err <= 0)
 		return err;
-	if ((err = mlp_mp_read_map(&r, &fn)) < 0)
+	if ((err = read_summary_fields(&r, s)) < 0)
 		return err;
-	for (uint32_t f = 0; f < fn; f++) {
-		const char *fk;
-		uint32_t fkl;
-		if ((err = mlp_mp_read_str(&r, &fk, &fkl)) < 0)
-			return err;
-		if ((err = read_summary_field(&r, s, fk, fkl)) < 0)
-			return err;
-	}
 	return 1;
 }
 
