@@ -53,6 +53,15 @@ static int on_branch(const struct mlp_run *r, const char *b)
 	return r->branch && !strcmp(r->branch, b);
 }
 
+/*
+ * A long listing is not freed on the way out: the kernel takes its memory
+ * back at once, while freeing a quarter of a million allocations one by
+ * one costs 20 ms at 10,000 runs.  It stays reachable from here, as with
+ * git's UNLEAK(), so leak checkers see no leak.
+ */
+#define UNLEAK_RUNS 1000
+static struct mlp_run_list unleaked;
+
 int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 {
 	int all = 0;
@@ -151,7 +160,10 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	}
 	write_stdout(&out);
 	mlp_buf_release(&out);
-	mlp_run_list_release(&list);
+	if (list.nr >= UNLEAK_RUNS)
+		unleaked = list;
+	else
+		mlp_run_list_release(&list);
 	mlp_query_free(q);
 	mlp_strlist_free(&sort);
 	mlp_strlist_free(&columns_arg);

@@ -36,6 +36,18 @@ int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer
 int mlp_hex_valid(const char *s, size_t len);
 
 /*
+ * Work split over the cores: mlp_threads() says how many parts to make of
+ * n items (1 below `min` items or on one core, at most MLP_MAX_THREADS),
+ * and mlp_run_parts() calls fn(&parts[k]) for each of the nt parts, each
+ * `size` bytes, on a thread of its own but for the first, which runs in
+ * the caller's.  A part whose thread cannot start runs in the caller's
+ * too: the work is done either way.
+ */
+#define MLP_MAX_THREADS 4
+size_t mlp_threads(size_t n, size_t min);
+void mlp_run_parts(void *(*fn)(void *), void *parts, size_t size, size_t nt);
+
+/*
  * Loads a run; with `known` the ref is not read again, and with `raw_out`
  * the bytes of run.mp, params.mp and summary.mp are handed to the caller
  * (release each buffer).

@@ -68,10 +68,10 @@ void mlp_buf_release(struct mlp_buf *b);
 /* Hands the string to the caller (free() it); the buffer is left empty. */
 char *mlp_buf_detach(struct mlp_buf *b, size_t *len);
 
-/* qsort() of fewer than two elements is a no-op, even with a NULL base
- * (which qsort itself may not be given). */
-#define mlp_qsort(base, n, size, cmp) \
-	do { if ((n) > 1) qsort((base), (n), (size), (cmp)); } while (0)
+/* qsort() that leaves an array already in order as it is, without
+ * sorting it again (what it gets from the index usually is), and takes
+ * fewer than two elements with a NULL base (which qsort itself may not). */
+void mlp_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
 /* Aborting allocators: out of memory is not a recoverable state here. */
 void *mlp_malloc(size_t n);
@@ -721,6 +721,7 @@ struct mlp_table {
 	struct mlp_buf text;	/* every cell's text, NUL-terminated, one after the other */
 	int *right;	/* per column: align right */
 	size_t keep;	/* columns never dropped when fitting the width */
+	unsigned clean;	/* 0, or the text flags + 1 its cells were sanitized with */
 };
 void mlp_table_init(struct mlp_table *t, size_t cols);
 /* Appends the next cell; `color` is an escape sequence or NULL. */

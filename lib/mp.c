@@ -16,12 +16,33 @@ static size_t left(const struct mlp_mp *r)
 	return (size_t)(r->end - r->p);
 }
 
+/* A big-endian number of n = 1, 2, 4 or 8 bytes. */
 static uint64_t be(const unsigned char *p, int n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v8;
+	uint32_t v4;
+	uint16_t v2;
+
+	switch (n) {
+	case 8:
+		memcpy(&v8, p, 8);
+		return __builtin_bswap64(v8);
+	case 4:
+		memcpy(&v4, p, 4);
+		return __builtin_bswap32(v4);
+	case 2:
+		memcpy(&v2, p, 2);
+		return __builtin_bswap16(v2);
+	default:
+		return p[0];
+	}
+#else
 	uint64_t v = 0;
 	for (int i = 0; i < n; i++)
 		v = (v << 8) | p[i];
 	return v;
+#endif
 }
 
 enum mlp_mp_kind mlp_mp_peek(const struct mlp_mp *r)

@@ -332,6 +332,7 @@ static void status_text(struct mlp_buf *b, const struct mlp_run *r, const struct
 struct cell {
 	size_t off;		/* of its text in the table's `text` */
 	const char *color;	/* escape sequence or NULL */
+	size_t width;		/* in columns, once the table is clean */
 };
 
 #define CELL_TEXT(t, c) ((t)->text.buf + (c)->off)
@@ -364,7 +365,14 @@ void mlp_text_sanitize(struct mlp_buf *b, const char *s, size_t len, unsigned fl
 		unsigned c = p[i];
 		size_t n;
 
-		if (c == '\t') {
+		if (c >= 0x20 && c < 0x7f) {
+			/* a stretch of printable ASCII, copied at once */
+			size_t j = i + 1;
+			while (j < len && p[j] >= 0x20 && p[j] < 0x7f)
+				j++;
+			mlp_buf_add(b, p + i, j - i);
+			i = j;
+		} else if (c == '\t') {
 			mlp_buf_addch(b, flags & MLP_TEXT_TAB ? '\t' : ' ');
 			i++;
 		} else if (c == '\n' && (flags & MLP_TEXT_NL)) {
@@ -375,9 +383,6 @@ void mlp_text_sanitize(struct mlp_buf *b, const char *s, size_t len, unsigned fl
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			mlp_buf_addf(b, "\\x%02x", c);
-			i++;
-		} else if (c < 0x80) {
-			mlp_buf_addch(b, (int)c);
 			i++;
 		} else if (!(n = utf8_len(p + i, len - i))) {
 			mlp_buf_adds(b, "\xef\xbf\xbd");	/* U+FFFD, one per invalid byte */
@@ -416,6 +421,14 @@ size_t mlp_text_width(const char *s)
 		tried = 1;
 		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	}
+	{
+		/* ASCII, the usual case: a column per byte (controls count one too) */
+		size_t i = 0;
+		while (i < len && p[i] < 0x80)
+			i++;
+		if (i == len)
+			return len;
+	}
 	if (utf8)
 		old = uselocale(utf8);
 	for (size_t i = 0; i < len;) {
@@ -452,6 +465,7 @@ void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
 	c = &((struct cell *)t->cells)[t->nr++];
 	c->off = t->text.len;
 	c->color = color;
+	c->width = 0;
 	mlp_buf_add(&t->text, text, strlen(text) + 1);
 }
 
@@ -505,14 +519,53 @@ static void md_cell(struct mlp_buf *b, const char *s)
  * are those of the text that reaches the terminal.  CSV keeps line breaks
  * and tabs of a value (quoted); every other format shows one line a row.
  */
+static unsigned text_flags(enum mlp_format fmt)
+{
+	return fmt == MLP_FMT_CSV ? MLP_TEXT_NL | MLP_TEXT_TAB : 0;
+}
+
+/*
+ * Appends cells [from, src->nr) of `src` to `dst` sanitized with `flags`,
+ * measuring each one's width when `widths`: the work of printing a table
+ * that does not depend on the other rows, so parts of a long listing do
+ * it on their own cores.
+ */
+static void table_clean(struct mlp_table *dst, const struct mlp_table *src, size_t from,
+			unsigned flags, int widths)
+{
+	const struct cell *cells = src->cells;
+
+	for (size_t i = from; i < src->nr; i++) {
+		struct cell *c;
+		if (dst->nr == dst->alloc) {
+			dst->alloc = dst->alloc ? dst->alloc * 2 : 64;
+			dst->cells = mlp_realloc(dst->cells, dst->alloc * sizeof(struct cell));
+		}
+		c = &((struct cell *)dst->cells)[dst->nr++];
+		c->off = dst->text.len;
+		c->color = cells[i].color;
+		mlp_text_sanitizes(&dst->text, CELL_TEXT(src, &cells[i]), flags);
+		c->width = widths ? mlp_text_width(dst->text.buf + c->off) : 0;
+		mlp_buf_addch(&dst->text, '\0');
+	}
+	dst->clean = flags + 1;
+}
+
 static char **table_texts(const struct mlp_table *t, size_t n, enum mlp_format fmt,
 			  struct mlp_buf *all)
 {
 	const struct cell *cells = t->cells;
 	char **text = mlp_calloc(n ? n : 1, sizeof(char *));
 	size_t *off = mlp_calloc(n ? n : 1, sizeof(size_t));
-	unsigned flags = fmt == MLP_FMT_CSV ? MLP_TEXT_NL | MLP_TEXT_TAB : 0;
+	unsigned flags = text_flags(fmt);
 
+	if (t->clean == flags + 1) {
+		/* sanitized already */
+		for (size_t i = 0; i < n; i++)
+			text[i] = CELL_TEXT(t, &cells[i]);
+		free(off);
+		return text;
+	}
 	/* one buffer for all of them: a listing has hundreds of thousands */
 	for (size_t i = 0; i < n; i++) {
 		off[i] = all->len;
@@ -525,6 +578,50 @@ static char **table_texts(const struct mlp_table *t, size_t n, enum mlp_format f
 	return text;
 }
 
+#define CELLS_PARALLEL 2048	/* rows: below this, one thread is quicker */
+
+struct lines_job {
+	const struct mlp_table *t;
+	const char *const *text;
+	const size_t *cw, *w;
+	size_t shown, from, to;
+	int color;
+	struct mlp_buf out;
+};
+
+/* Rows [from, to) of an aligned table, padded to the widths `w`. */
+static void *table_lines(void *arg)
+{
+	struct lines_job *j = arg;
+	const struct mlp_table *t = j->t;
+	const struct cell *cells = t->cells;
+	struct mlp_buf *b = &j->out;
+
+	for (size_t r = j->from; r < j->to; r++) {
+		for (size_t c = 0; c < j->shown; c++) {
+			const struct cell *cl = &cells[r * t->cols + c];
+			const char *txt = j->text[r * t->cols + c];
+			const char *col = j->color ? (r == 0 ? "\033[1m" : cl->color) : NULL;
+			int last = c + 1 == j->shown;
+			if (col)
+				mlp_buf_adds(b, col);
+			if (last && !t->right[c])
+				mlp_buf_adds(b, txt);
+			else
+				pad_known(b, txt, j->cw[r * t->cols + c], j->w[c], t->right[c]);
+			if (col)
+				mlp_buf_adds(b, "\033[m");
+			if (!last)
+				mlp_buf_adds(b, "  ");
+		}
+		/* an empty last cell leaves padding: lines end without blanks */
+		while (b->len && b->buf[b->len - 1] == ' ')
+			b->len--;
+		mlp_buf_addch(b, '\n');
+	}
+	return NULL;
+}
+
 void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_format fmt,
 		     int color, size_t width)
 {
@@ -532,7 +629,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 	size_t rows = t->cols ? t->nr / t->cols : 0, shown = t->cols, n = rows * t->cols;
 	struct mlp_buf all = MLP_BUF_INIT;
 	char **text = table_texts(t, n, fmt, &all);
-	size_t *w = NULL;
+	size_t *w = NULL, *cw = NULL;
 
 	if (fmt == MLP_FMT_CSV || fmt == MLP_FMT_TSV) {
 		for (size_t r = 0; r < rows; r++) {
@@ -564,9 +661,11 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 		goto done;
 	}
 	w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t));
+	cw = mlp_calloc(n ? n : 1, sizeof(size_t));
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < t->cols; c++) {
-			size_t x = mlp_text_width(text[r * t->cols + c]);
+			size_t i = r * t->cols + c;
+			size_t x = cw[i] = t->clean ? cells[i].width : mlp_text_width(text[i]);
 			if (x > w[c])
 				w[c] = x;
 		}
@@ -580,27 +679,29 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			total -= w[shown] + 2;
 		}
 	}
-	for (size_t r = 0; r < rows; r++) {
-		for (size_t c = 0; c < shown; c++) {
-			const struct cell *cl = &cells[r * t->cols + c];
-			const char *txt = text[r * t->cols + c];
-			const char *col = color ? (r == 0 ? "\033[1m" : cl->color) : NULL;
-			int last = c + 1 == shown;
-			if (col)
-				mlp_buf_adds(b, col);
-			if (last && !t->right[c])
-				mlp_buf_adds(b, txt);
-			else
-				pad(b, txt, w[c], t->right[c]);
-			if (col)
-				mlp_buf_adds(b, "\033[m");
-			if (!last)
-				mlp_buf_adds(b, "  ");
+	{
+		struct lines_job job[MLP_MAX_THREADS];
+		size_t nt = mlp_threads(rows, CELLS_PARALLEL);
+
+		for (size_t k = 0; k < nt; k++) {
+			job[k].t = t;
+			job[k].text = (const char *const *)text;
+			job[k].cw = cw;
+			job[k].w = w;
+			job[k].shown = shown;
+			job[k].color = color;
+			job[k].from = rows * k / nt;
+			job[k].to = rows * (k + 1) / nt;
+			job[k].out = (struct mlp_buf)MLP_BUF_INIT;
 		}
-		/* an empty last cell leaves padding: lines end without blanks */
-		while (b->len && b->buf[b->len - 1] == ' ')
-			b->len--;
-		mlp_buf_addch(b, '\n');
+		/* the first part straight into `b`, the others joined after it */
+		job[0].out = *b;
+		mlp_run_parts(table_lines, job, sizeof(job[0]), nt);
+		*b = job[0].out;
+		for (size_t k = 1; k < nt; k++) {
+			mlp_buf_add(b, job[k].out.buf, job[k].out.len);
+			mlp_buf_release(&job[k].out);
+		}
 	}
 	if (shown < t->cols)
 		mlp_buf_addf(b, "(%zu more column%s not shown: widen the terminal, or use --columns or --format)\n",
@@ -609,6 +710,7 @@ done:
 	free(text);
 	mlp_buf_release(&all);
 	free(w);
+	free(cw);
 }
 
 /* Keys of params whose values are not the same in every listed run. */
@@ -697,10 +799,108 @@ static void metric_keys(const struct mlp_run_list *list, struct mlp_map *keys)
 			   sizeof(struct mlp_summary));
 }
 
+/*
+ * printf's "%.4g" for the values of a table, without printf: a listing of
+ * 10,000 runs formats a quarter of a million numbers, and glibc spends a
+ * microsecond on each converting the exact binary value.  The four digits
+ * come from one multiplication by an exactly representable power of ten
+ * (a single rounding, so within 1e-12 of the exact product); whenever
+ * that leaves the rounding in doubt (a fraction within 1e-6 of one half),
+ * the value is out of the powers' range, or it is not finite, printf
+ * decides.  tests/unit/render_test.c holds it to printf's output.
+ */
+static int format_g4(char *out, double d)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+				      1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+				      1e20, 1e21, 1e22 };
+	double a = fabs(d), m, fl;
+	int e, k, len = 0;
+	long digits;
+	char dg[4];
+
+	if (!isfinite(d) || a == 0)
+		return -1;
+	e = (int)floor(log10(a));
+	for (int tries = 0; tries < 2; tries++) {
+		k = 3 - e;	/* m = a * 10^k, in [1000, 10000) */
+		if (k > 22 || k < -22)
+			return -1;
+		m = k >= 0 ? a * p10[k] : a / p10[-k];
+		if (m >= 10000)
+			e++;
+		else if (m < 1000)
+			e--;
+		else
+			break;
+	}
+	if (m < 1000 || m >= 10000)
+		return -1;
+	fl = floor(m);
+	if (fabs(m - fl - 0.5) < 1e-6)
+		return -1;	/* too close to a tie to trust */
+	digits = (long)fl + (m - fl > 0.5);
+	if (digits == 10000) {
+		digits = 1000;
+		e++;
+	}
+	for (int i = 3; i >= 0; i--, digits /= 10)
+		dg[i] = (char)('0' + digits % 10);
+	if (d < 0)
+		out[len++] = '-';
+	if (e < -4 || e >= 4) {
+		int last = 3, x = e < 0 ? -e : e;
+		while (last > 0 && dg[last] == '0')
+			last--;
+		out[len++] = dg[0];
+		if (last > 0) {
+			out[len++] = '.';
+			for (int i = 1; i <= last; i++)
+				out[len++] = dg[i];
+		}
+		out[len++] = 'e';
+		out[len++] = e < 0 ? '-' : '+';
+		if (x >= 100)
+			out[len++] = (char)('0' + x / 100);
+		out[len++] = (char)('0' + x / 10 % 10);
+		out[len++] = (char)('0' + x % 10);
+	} else if (e >= 0) {
+		/* e + 1 digits before the point, the rest after it */
+		int last = 3;
+		while (last > e && dg[last] == '0')
+			last--;
+		for (int i = 0; i <= e; i++)
+			out[len++] = dg[i];
+		if (last > e) {
+			out[len++] = '.';
+			for (int i = e + 1; i <= last; i++)
+				out[len++] = dg[i];
+		}
+	} else {
+		/* 0.000dddd: -e - 1 zeros after the point */
+		int last = 3;
+		while (last > 0 && dg[last] == '0')
+			last--;
+		out[len++] = '0';
+		out[len++] = '.';
+		for (int i = 0; i < -e - 1; i++)
+			out[len++] = '0';
+		for (int i = 0; i <= last; i++)
+			out[len++] = dg[i];
+	}
+	out[len] = '\0';
+	return len;
+}
+
 void mlp_format_number(struct mlp_buf *b, double d)
 {
+	char tmp[32];
+	int n;
+
 	if (isnan(d))
 		mlp_buf_adds(b, "nan");
+	else if ((n = format_g4(tmp, d)) > 0)
+		mlp_buf_add(b, tmp, (size_t)n);
 	else
 		mlp_buf_addf(b, "%.4g", d);
 }
@@ -739,6 +939,179 @@ static void add_header(struct mlp_table *t, const char *prefix, const char *key)
 	mlp_buf_addf(&h, "%s%s", prefix, key);
 	mlp_table_add(t, h.buf, NULL);
 	mlp_buf_release(&h);
+}
+
+struct cells_job {
+	struct mlp_table part;
+	enum mlp_format fmt;
+	const struct mlp_run *const *runs;
+	size_t nr;
+	int machine;
+	const struct mlp_render_opts *o;
+	const struct mlp_map *pkeys, *mkeys;
+};
+
+/* The cells of runs[0..nr) of a list, a row each. */
+static void *run_cells(void *arg)
+{
+	struct cells_job *j = arg;
+	struct mlp_table *t = &j->part;
+	const struct mlp_render_opts *o = j->o;
+	const struct mlp_map *pkeys = j->pkeys, *mkeys = j->mkeys;
+	int machine = j->machine;
+	struct mlp_buf fb = MLP_BUF_INIT, *f = &fb;
+
+	for (size_t i = 0; i < j->nr; i++) {
+		const struct mlp_run *r = j->runs[i];
+
+		mlp_buf_reset(f);
+		if (machine) {
+			mlp_table_add(t, r->id, NULL);
+			mlp_table_add(t, r->name, NULL);
+			mlp_table_add(t, r->experiment, NULL);
+			mlp_table_add(t, mlp_status_name(r->status), NULL);
+			iso_time(f, r->started);
+			mlp_table_add(t, f->buf, NULL);
+			mlp_buf_reset(f);
+			if (r->ended)
+				iso_time(f, r->ended);
+			mlp_table_add(t, f->buf ? f->buf : "", NULL);
+			mlp_table_add(t, r->base, NULL);
+		} else {
+			mlp_buf_add(f, r->id, 8);
+			mlp_table_add(t, f->buf, "\033[33m");
+			mlp_table_add(t, r->name ? r->name : "-", NULL);
+			mlp_buf_reset(f);
+			status_text(f, r, o);
+			mlp_table_add(t, f->buf, status_color(r->status));
+			mlp_buf_reset(f);
+			mlp_format_age(f, o->now_ms - r->started);
+			mlp_table_add(t, f->buf, NULL);
+			mlp_buf_reset(f);
+			if (r->base[0])
+				mlp_buf_add(f, r->base, 7);
+			else
+				mlp_buf_adds(f, "-");
+			if (r->dirty)
+				mlp_buf_addch(f, '+');
+			mlp_table_add(t, f->buf, NULL);
+		}
+		if (o->columns) {
+			for (size_t k = 0; k < o->ncolumns; k++) {
+				struct mlp_value v;
+				int found = 0;
+				mlp_buf_reset(f);
+				if (mlp_run_field(r, o->columns[k], &v, &found) == 0 && found)
+					value_cell(f, &v, machine);
+				else if (!machine)
+					mlp_buf_adds(f, "-");
+				mlp_value_clear(&v);
+				mlp_table_add(t, f->buf ? f->buf : "", NULL);
+			}
+		} else {
+			size_t pj = 0, sj = 0;
+			for (size_t k = 0; k < pkeys->nr; k++) {
+				/* both sorted: a walk, not a search per cell */
+				const struct mlp_value *v = NULL;
+				int c = 1;
+				while (pj < r->params.nr && (c = strcmp(r->params.items[pj].key, pkeys->items[k].key)) < 0)
+					pj++;
+				if (!c)
+					v = &r->params.items[pj].val;
+				mlp_buf_reset(f);
+				if (v)
+					value_cell(f, v, machine);
+				else if (!machine)
+					mlp_buf_adds(f, "-");
+				mlp_table_add(t, f->buf ? f->buf : "", NULL);
+			}
+			for (size_t k = 0; k < mkeys->nr; k++) {
+				const struct mlp_summary *sm = NULL;
+				int c = 1;
+				while (sj < r->summary_nr && (c = strcmp(r->summary[sj].key, mkeys->items[k].key)) < 0)
+					sj++;
+				if (!c)
+					sm = &r->summary[sj];
+				mlp_buf_reset(f);
+				if (sm)
+					machine ? mlp_json_double(f, sm->last) : mlp_format_number(f, sm->last);
+				else if (!machine)
+					mlp_buf_adds(f, "-");
+				mlp_table_add(t, f->buf ? f->buf : "", NULL);
+			}
+		}
+	}
+	mlp_buf_release(&fb);
+	if (j->fmt != MLP_FMT_JSON) {
+		struct mlp_table clean;
+		mlp_table_init(&clean, t->cols);
+		table_clean(&clean, t, 0, text_flags(j->fmt), j->fmt == MLP_FMT_TABLE);
+		mlp_table_release(t);
+		*t = clean;
+	}
+	return NULL;
+}
+
+/* Appends the cells of `part` to `t`. */
+static void table_append(struct mlp_table *t, const struct mlp_table *part)
+{
+	const struct cell *from = part->cells;
+	struct cell *to;
+	size_t base = t->text.len;
+
+	if (t->nr + part->nr > t->alloc) {
+		t->alloc = t->nr + part->nr;
+		t->cells = mlp_realloc(t->cells, t->alloc * sizeof(struct cell));
+	}
+	to = (struct cell *)t->cells + t->nr;
+	for (size_t i = 0; i < part->nr; i++) {
+		to[i].off = from[i].off + base;
+		to[i].color = from[i].color;
+		to[i].width = from[i].width;
+	}
+	t->nr += part->nr;
+	mlp_buf_add(&t->text, part->text.buf, part->text.len);
+}
+
+/*
+ * The rows of a long listing are formatted on every core (numbers to
+ * text is most of the work of a table), each part in its own table, and
+ * joined in order.
+ */
+
+static void list_cells(struct mlp_table *t, const struct mlp_run_list *list, enum mlp_format fmt,
+		       int machine, const struct mlp_render_opts *o, const struct mlp_map *pkeys,
+		       const struct mlp_map *mkeys)
+{
+	struct mlp_table all;
+	size_t nt = mlp_threads(list->nr, CELLS_PARALLEL);
+	struct cells_job job[MLP_MAX_THREADS];
+
+	for (size_t k = 0; k < nt; k++) {
+		size_t from = list->nr * k / nt, to = list->nr * (k + 1) / nt;
+		mlp_table_init(&job[k].part, t->cols);
+		job[k].runs = (const struct mlp_run *const *)list->runs + from;
+		job[k].nr = to - from;
+		job[k].fmt = fmt;
+		job[k].machine = machine;
+		job[k].o = o;
+		job[k].pkeys = pkeys;
+		job[k].mkeys = mkeys;
+	}
+	mlp_run_parts(run_cells, job, sizeof(job[0]), nt);
+	/* the header (the cells so far), then the parts, all sanitized */
+	mlp_table_init(&all, t->cols);
+	free(all.right);
+	all.right = t->right;
+	all.keep = t->keep;
+	t->right = NULL;
+	table_clean(&all, t, 0, text_flags(fmt), fmt == MLP_FMT_TABLE);
+	for (size_t k = 0; k < nt; k++) {
+		table_append(&all, &job[k].part);
+		mlp_table_release(&job[k].part);
+	}
+	mlp_table_release(t);
+	*t = all;
 }
 
 int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
@@ -812,75 +1185,7 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 			t.right[fixed + pkeys.nr + k] = 1;
 		}
 	}
-	for (size_t i = 0; i < list->nr; i++) {
-		const struct mlp_run *r = list->runs[i];
-		struct mlp_buf f = MLP_BUF_INIT;
-
-		if (machine) {
-			mlp_table_add(&t, r->id, NULL);
-			mlp_table_add(&t, r->name, NULL);
-			mlp_table_add(&t, r->experiment, NULL);
-			mlp_table_add(&t, mlp_status_name(r->status), NULL);
-			iso_time(&f, r->started);
-			mlp_table_add(&t, f.buf, NULL);
-			mlp_buf_reset(&f);
-			if (r->ended)
-				iso_time(&f, r->ended);
-			mlp_table_add(&t, f.buf ? f.buf : "", NULL);
-			mlp_table_add(&t, r->base, NULL);
-		} else {
-			mlp_buf_add(&f, r->id, 8);
-			mlp_table_add(&t, f.buf, "\033[33m");
-			mlp_table_add(&t, r->name ? r->name : "-", NULL);
-			mlp_buf_reset(&f);
-			status_text(&f, r, o);
-			mlp_table_add(&t, f.buf, status_color(r->status));
-			mlp_buf_reset(&f);
-			mlp_format_age(&f, o->now_ms - r->started);
-			mlp_table_add(&t, f.buf, NULL);
-			mlp_buf_reset(&f);
-			if (r->base[0])
-				mlp_buf_add(&f, r->base, 7);
-			else
-				mlp_buf_adds(&f, "-");
-			if (r->dirty)
-				mlp_buf_addch(&f, '+');
-			mlp_table_add(&t, f.buf, NULL);
-		}
-		if (o->columns) {
-			for (size_t k = 0; k < o->ncolumns; k++) {
-				struct mlp_value v;
-				int found = 0;
-				mlp_buf_reset(&f);
-				if (mlp_run_field(r, o->columns[k], &v, &found) == 0 && found)
-					value_cell(&f, &v, machine);
-				else if (!machine)
-					mlp_buf_adds(&f, "-");
-				mlp_value_clear(&v);
-				mlp_table_add(&t, f.buf ? f.buf : "", NULL);
-			}
-		} else {
-			for (size_t k = 0; k < pkeys.nr; k++) {
-				const struct mlp_value *v = mlp_map_get(&r->params, pkeys.items[k].key);
-				mlp_buf_reset(&f);
-				if (v)
-					value_cell(&f, v, machine);
-				else if (!machine)
-					mlp_buf_adds(&f, "-");
-				mlp_table_add(&t, f.buf ? f.buf : "", NULL);
-			}
-			for (size_t k = 0; k < mkeys.nr; k++) {
-				const struct mlp_summary *sm = mlp_run_summary(r, mkeys.items[k].key);
-				mlp_buf_reset(&f);
-				if (sm)
-					machine ? mlp_json_double(&f, sm->last) : mlp_format_number(&f, sm->last);
-				else if (!machine)
-					mlp_buf_adds(&f, "-");
-				mlp_table_add(&t, f.buf ? f.buf : "", NULL);
-			}
-		}
-		mlp_buf_release(&f);
-	}
+	list_cells(&t, list, fmt, machine, o, &pkeys, &mkeys);
 	mlp_table_print(b, &t, fmt, o->color, o->width);
 	mlp_table_release(&t);
 	mlp_map_clear(&pkeys);

@@ -1,9 +1,10 @@
 /*
  * Errors, buffers, allocators, typed values and sorted maps.
  */
-#include "mlp.h"
+#include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,43 @@ void mlp_buf_addf(struct mlp_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+size_t mlp_threads(size_t n, size_t min)
+{
+	long cpus = n < min ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 2 ? 1 : cpus > MLP_MAX_THREADS ? MLP_MAX_THREADS : (size_t)cpus;
+}
+
+void mlp_run_parts(void *(*fn)(void *), void *parts, size_t size, size_t nt)
+{
+	pthread_t th[MLP_MAX_THREADS];
+	size_t started = 1;
+	char *p = parts;
+
+	if (nt > MLP_MAX_THREADS)
+		nt = MLP_MAX_THREADS;
+	for (size_t k = 1; k < nt; k++, started++)
+		if (pthread_create(&th[k], NULL, fn, p + k * size))
+			break;
+	fn(p);
+	for (size_t k = started; k < nt; k++)
+		fn(p + k * size);
+	for (size_t k = 1; k < started; k++)
+		pthread_join(th[k], NULL);
+}
+
+void mlp_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = base;
+	size_t i = 1;
+
+	if (n < 2)
+		return;
+	while (i < n && cmp(p + (i - 1) * size, p + i * size) <= 0)
+		i++;
+	if (i < n)
+		qsort(base, n, size, cmp);
+}
+
 void mlp_buf_reset(struct mlp_buf *b)
 {
 	b->len = 0;
@@ -260,9 +298,18 @@ void mlp_value_format(struct mlp_buf *b, const struct mlp_value *v)
 	case MLP_BOOL:
 		mlp_buf_adds(b, v->u.b ? "true" : "false");
 		break;
-	case MLP_INT:
-		mlp_buf_addf(b, "%lld", (long long)v->u.i);
+	case MLP_INT: {
+		/* "%lld" without printf: listings format a value per cell */
+		char tmp[24], *p = tmp + sizeof(tmp);
+		uint64_t u = v->u.i < 0 ? 0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v->u.i < 0)
+			*--p = '-';
+		mlp_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 		break;
+	}
 	case MLP_FLOAT:
 		mlp_buf_addf(b, "%.6g", v->u.f);
 		break;

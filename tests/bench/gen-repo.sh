@@ -12,7 +12,7 @@ if nm "$build/libmlp.a" 2>/dev/null | grep -q __asan_report; then
 	san="-fsanitize=address,undefined"
 fi
 cc -std=c11 -D_GNU_SOURCE -O2 $san -I"$root/lib" -o "$gen" "$root/tests/bench/gen-runs.c" \
-	"$build/libmlp.a" $(pkg-config --libs libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8 zlib sqlite3)
+	"$build/libmlp.a" $(pkg-config --libs libgit2 msgpack libxxhash jansson yaml-0.1 libpcre2-8 zlib sqlite3) -lm -lpthread
 rm -rf "$dir"
 git init -q -b main "$dir"
 cd "$dir"

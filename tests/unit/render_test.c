@@ -407,6 +407,56 @@ static void check_age(int64_t ms, const char *want)
 	mlp_buf_release(&b);
 }
 
+/* The table's numbers are printf's "%.4g", whatever the magnitude. */
+static void check_number(double d)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	char want[64];
+
+	snprintf(want, sizeof(want), "%.4g", d);
+	mlp_format_number(&b, d);
+	if (strcmp(b.buf, isnan(d) ? "nan" : want))
+		fail_msg("%.17g: got '%s', printf says '%s'", d, b.buf, want);
+	mlp_buf_release(&b);
+}
+
+static void test_format_number(void **state)
+{
+	static const double fixed[] = {
+		0, -0.0, 1, -1, 0.5, 9.9995, 9.9994, 99995, 99994, 1e-5, 0.0001, 0.00012345,
+		0.12345, 0.12355, 1234.5, 1235.5, 12345, 9999.5, 0.99995, 1e21, 1e22, 1e23,
+		1e-19, 1e-20, 1e-300, 1e300, DBL_MAX, DBL_MIN, 5e-324, 0.1, 0.2, 0.3, 2.5,
+		3.14159265358979, 100, 1000, 10000, 123456789, 0.0009765625, INFINITY, -INFINITY,
+	};
+	uint64_t x = 0x9e3779b97f4a7c15u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		check_number(fixed[i]);
+		check_number(-fixed[i]);
+	}
+	check_number(NAN);
+	for (int i = 0; i < 300000; i++) {
+		double d;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		switch (i % 4) {
+		case 0:	/* any bit pattern */
+			memcpy(&d, &x, sizeof(d));
+			break;
+		case 1:	/* metric-like values */
+			d = (double)(x >> 11) / 9007199254740992.0;
+			break;
+		case 2:	/* a few decimals, as people write them: ties in decimal */
+			d = (double)(int64_t)(x % 2000001 - 1000000) / pow(10, (double)(x >> 60));
+			break;
+		default:	/* every magnitude */
+			d = ((double)(x >> 11) / 9007199254740992.0) * pow(10, (double)((int)(x % 61) - 30));
+			break;
+		}
+		check_number(d);
+	}
+}
+
 static void test_format_age(void **state)
 {
 	(void)state;
@@ -572,6 +622,58 @@ static void test_render_csv(void **state)
 	mlp_run_list_release(&list);
 }
 
+/*
+ * A listing long enough to be formatted in parts on several threads reads
+ * as one table: rows in order, every column as wide as its widest cell
+ * in any part.
+ */
+static void test_render_long_list(void **state)
+{
+	enum { N = 5000 };
+	struct mlp_run_list list = { 0 };
+	struct mlp_render_opts o = { .color = 0, .now_ms = NOW };
+	struct mlp_buf b = MLP_BUF_INIT, want = MLP_BUF_INIT;
+	const char *line, *nl;
+	size_t len0 = 0, i = 0;
+
+	(void)state;
+	list.nr = list.alloc = N;
+	list.runs = mlp_calloc(N, sizeof(*list.runs));
+	for (i = 0; i < N; i++) {
+		char id[MLP_ID_HEXSZ + 1], name[32], lr[32];
+		snprintf(id, sizeof(id), "%08zx%024zx", i, i);
+		snprintf(name, sizeof(name), "r%zu", i);
+		snprintf(lr, sizeof(lr), "%zu", i * 7);
+		list.runs[i] = list_run(id, name, lr, (double)i + 0.5, NOW - 5000);
+	}
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_TABLE, &o), 0);
+	/* the last column aligns right: every line as long as the header */
+	for (line = b.buf, i = 0; (nl = strchr(line, '\n')); line = nl + 1, i++) {
+		char name[32];
+		if (!i) {
+			len0 = (size_t)(nl - line);
+			continue;
+		}
+		if ((size_t)(nl - line) != len0)
+			fail_msg("line %zu is %zu columns, the header %zu", i, (size_t)(nl - line), len0);
+		snprintf(name, sizeof(name), "  r%zu ", i - 1);
+		if (strncmp(line, list.runs[i - 1]->id, 8) || !memmem(line, (size_t)(nl - line), name, strlen(name)))
+			fail_msg("line %zu is not run %zu: %.*s", i, i - 1, (int)(nl - line), line);
+	}
+	assert_int_equal(i, N + 1);
+	mlp_buf_reset(&b);
+	assert_int_equal(mlp_render_list(&b, &list, MLP_FMT_CSV, &o), 0);
+	mlp_buf_adds(&want, "id,name,experiment,status,started,ended,commit,params.lr,params.seed,metrics.loss\n");
+	for (i = 0; i < N; i++)
+		mlp_buf_addf(&want, "%s,r%zu,,finished,2023-11-14T22:14:55Z,2023-11-14T22:14:56Z,"
+			     "1234567890123456789012345678901234567890,%zu,42,%.17g\n",
+			     list.runs[i]->id, i, i * 7, (double)i + 0.5);
+	assert_string_equal(b.buf, want.buf);
+	mlp_buf_release(&want);
+	mlp_buf_release(&b);
+	mlp_run_list_release(&list);
+}
+
 static void test_render_json_list(void **state)
 {
 	struct mlp_run_list list;
@@ -722,11 +824,13 @@ int main(void)
 		cmocka_unit_test(test_json_double_roundtrip),
 		cmocka_unit_test(test_json_value),
 		cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_format_number),
 		cmocka_unit_test(test_format_age),
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_render_table),
 		cmocka_unit_test(test_render_table_same_params),
 		cmocka_unit_test(test_render_csv),
+		cmocka_unit_test(test_render_long_list),
 		cmocka_unit_test(test_render_json_list),
 		cmocka_unit_test(test_render_show),
 		cmocka_unit_test(test_render_table_hostile),

@@ -528,6 +528,48 @@ static void test_value_copy_format(void **state)
 	mlp_value_format(&out, &a);
 	assert_string_equal(out.buf, "hello|0.01|-3|true|false|null");
 	mlp_buf_release(&out);
+
+	/* integers as "%lld" prints them, the extremes too */
+	{
+		static const int64_t ints[] = { 0, 1, -1, 9, 10, -10, 1234567890123, INT64_MAX, INT64_MIN };
+		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+			char want[32];
+			a.type = MLP_INT;
+			a.u.i = ints[i];
+			snprintf(want, sizeof(want), "%lld", (long long)ints[i]);
+			mlp_value_format(&out, &a);
+			assert_string_equal(out.buf, want);
+			mlp_buf_reset(&out);
+		}
+		mlp_buf_release(&out);
+	}
+}
+
+/* ---- mlp_qsort --------------------------------------------------------------- */
+
+struct pair { int key, seq; };
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static void test_qsort(void **state)
+{
+	struct pair sorted[] = { { 1, 0 }, { 2, 1 }, { 2, 2 }, { 5, 3 } };
+	struct pair mixed[] = { { 5, 0 }, { 1, 1 }, { 4, 2 }, { 1, 3 }, { 0, 4 } };
+
+	(void)state;
+	mlp_qsort(NULL, 0, sizeof(struct pair), pair_cmp);	/* no elements, no base */
+	mlp_qsort(sorted, 4, sizeof(struct pair), pair_cmp);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sorted[i].seq, i);	/* in order already: untouched */
+	mlp_qsort(mixed, 5, sizeof(struct pair), pair_cmp);
+	for (int i = 1; i < 5; i++)
+		assert_true(mixed[i - 1].key <= mixed[i].key);
+	assert_int_equal(mixed[0].key, 0);
+	assert_int_equal(mixed[4].key, 5);
 }
 
 /* ---- mlp_map --------------------------------------------------------------- */
@@ -821,6 +863,7 @@ static void test_key_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qsort),
 		cmocka_unit_test(test_buf_init_empty),
 		cmocka_unit_test(test_buf_add_growth),
 		cmocka_unit_test(test_buf_add_binary),
