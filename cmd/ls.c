@@ -73,6 +73,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	enum mlp_format fmt;
 	struct mlp_query *q = NULL;
 	struct mlp_run_list list = MLP_RUN_LIST_INIT;
+	struct mlp_view_list views = { 0 };
 	struct mlp_buf out = MLP_BUF_INIT;
 	struct mlp_render_opts ro = { ctx->color, mlp_now_ms(), NULL, NULL, 0, 0 };
 	char host[256] = "";
@@ -118,7 +119,42 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 		struct mlp_select sel = { .head_scope = !all, .where = q };
 		if (!sort.nr && !experiment && !branch && limit >= 0)
 			sel.limit = (size_t)limit;
+		/* a table of many runs comes straight from the index cache when it can */
+		if (!sel.limit && (fmt == MLP_FMT_TABLE || fmt == MLP_FMT_MD) && !columns.nr && !experiment &&
+		    !branch && mlp_sort_keys_view_ok((const char *const *)sort.items, sort.nr) &&
+		    !getenv("GIT_MLP_TEST_NO_VIEWS"))
+			sel.views = &views;
 		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)
+			die_lib();
+	}
+	if (views.filled) {
+		int err = sort.nr ? mlp_view_list_sort(&views, (const char *const *)sort.items, sort.nr) : 0;
+		if (err < 0) {
+			error("%s", mlp_error_message());
+			mlp_usage_with_options(ls_usage, opts);
+		}
+		if (!err && limit >= 0)
+			mlp_view_list_truncate(&views, (size_t)limit);
+		ro.width = fmt == MLP_FMT_TABLE ? term_width() : 0;
+		if (!err && !views.nr) {
+			if (fmt == MLP_FMT_TABLE && !all && !where)
+				fprintf(stderr, "no runs in HEAD's history; 'git mlp ls --all' lists every run\n");
+			else if (fmt != MLP_FMT_TABLE)
+				err = mlp_render_views(&out, &views, fmt, &ro);
+		} else if (!err) {
+			err = mlp_render_views(&out, &views, fmt, &ro);
+		}
+		if (!err) {
+			write_stdout(&out);
+			mlp_buf_release(&out);
+			mlp_view_list_release(&views);
+			goto done;
+		}
+		/* a record the views cannot read: list decoded runs, which say what is wrong */
+		mlp_buf_reset(&out);
+		mlp_view_list_release(&views);
+		if (mlp_run_list_select(&list, ctx->repo, &(struct mlp_select){ .head_scope = !all, .where = q },
+					warn_cb, NULL) < 0)
 			die_lib();
 	}
 	mlp_run_list_refresh_live(&list, ctx->repo);
@@ -164,6 +200,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 		unleaked = list;
 	else
 		mlp_run_list_release(&list);
+done:
 	mlp_query_free(q);
 	mlp_strlist_free(&sort);
 	mlp_strlist_free(&columns_arg);

@@ -1060,6 +1060,84 @@ static unsigned char *match_rows(const struct index *ix, const char *keep, const
 	return verdict;
 }
 
+/* ---- listings as views ------------------------------------------------------------------ */
+
+struct view_store {
+	struct index ix;
+	char *hex;		/* id (33) and base (41) of each view */
+};
+
+/*
+ * Hands rows `cand` over as views when all of them can be shown as they
+ * are in the index: none broken, none running, every filter verdict
+ * known.  The index moves into the list (1); 0 leaves everything as it was.
+ */
+static int views_from_rows(struct mlp_view_list *l, struct index *ix, const size_t *cand, size_t nc,
+			   const unsigned char *verdict)
+{
+	struct view_store *st;
+
+	for (size_t k = 0; k < nc; k++) {
+		const struct row *r = &ix->rows[cand[k]];
+		if (r->broken || r->status == MLP_STATUS_RUNNING || (verdict && verdict[cand[k]] == 2))
+			return 0;
+	}
+	st = mlp_calloc(1, sizeof(*st));
+	st->hex = mlp_malloc((nc ? nc : 1) * (MLP_ID_HEXSZ + 1 + MLP_OID_HEXSZ + 1));
+	memset(l, 0, sizeof(*l));
+	l->views = mlp_calloc(nc ? nc : 1, sizeof(*l->views));
+	l->nr = nc;
+	for (size_t k = 0; k < nc; k++) {
+		const struct row *r = &ix->rows[cand[k]];
+		struct mlp_run_view *v = &l->views[k];
+		char *id = st->hex + k * (MLP_ID_HEXSZ + 1 + MLP_OID_HEXSZ + 1), *base = id + MLP_ID_HEXSZ + 1;
+		hex(id, r->id, 16);
+		if (r->has_base)
+			hex(base, r->base, 20);
+		else
+			base[0] = '\0';
+		v->id = id;
+		v->name = r->name;
+		v->name_len = r->name_len;
+		v->status = (enum mlp_status)r->status;
+		v->base = base;
+		v->dirty = r->dirty;
+		v->started = r->started;
+		for (int f = 0; f < 3; f++) {
+			v->rec[f] = r->rec[f];
+			v->len[f] = r->len[f];
+		}
+	}
+	/* the rows go, the mapping (and the records of a written index) stays */
+	st->ix = *ix;
+	free(st->ix.rows);
+	st->ix.rows = NULL;
+	st->ix.nr = 0;
+	memset(ix, 0, sizeof(*ix));
+	l->priv = st;
+	l->filled = 1;
+	return 1;
+}
+
+void mlp_view_list_release(struct mlp_view_list *l)
+{
+	struct view_store *st = l->priv;
+
+	if (st) {
+		index_free(&st->ix);
+		free(st->hex);
+		free(st);
+	}
+	free(l->views);
+	memset(l, 0, sizeof(*l));
+}
+
+void mlp_view_list_truncate(struct mlp_view_list *l, size_t n)
+{
+	if (n < l->nr)
+		l->nr = n;
+}
+
 /* Narrows `keep` (NULL: every row) to the rows based on one of `bases`. */
 static char *base_rows(struct index *ix, const char *const *bases, size_t n, char *keep)
 {
@@ -1132,6 +1210,13 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 		if ((err = take_row(out, repo, row, run, sel, warn, data)) < 0)
 			break;
 		err = 0;
+	}
+	if (batch && err >= 0 && sel && sel->views && (!sel->where || by_view) &&
+	    views_from_rows(sel->views, &ix, cand, nc, verdict)) {
+		free(cand);
+		free(keep);
+		free(verdict);
+		return 0;	/* the index is the list's now */
 	}
 	if (batch && err >= 0) {
 		struct mlp_run **runs = mlp_calloc(nc ? nc : 1, sizeof(*runs));

@@ -43,6 +43,15 @@ int mlp_hex_valid(const char *s, size_t len);
  * the caller's.  A part whose thread cannot start runs in the caller's
  * too: the work is done either way.
  */
+struct mlp_mp;
+/*
+ * The map under the top-level `field` of a record: 1 with `r` at its
+ * first entry and *n entries, 0 when absent, < 0 when corrupt.
+ */
+int mlp_record_open_map(struct mlp_mp *r, const void *data, size_t len, const char *field, uint32_t *n);
+/* One metric's map of summary fields at `r` into `s` (s->key untouched). */
+int mlp_record_read_summary(struct mlp_mp *r, struct mlp_summary *s);
+
 #define MLP_MAX_THREADS 4
 size_t mlp_threads(size_t n, size_t min);
 void mlp_run_parts(void *(*fn)(void *), void *parts, size_t size, size_t nt);

@@ -460,6 +460,7 @@ struct mlp_select {
 	const struct mlp_query *where;	/* runs not matching are dropped as they are decoded */
 	const char *const *bases;	/* if set: only runs based on one of these commits (hex) */
 	size_t nbases;
+	struct mlp_view_list *views;	/* if set, and no limit: views instead, when they can be */
 };
 /*
  * Runs newest first, through the index cache: scoping and limiting need

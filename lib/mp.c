@@ -370,29 +370,40 @@ int mlp_mp_skip(struct mlp_mp *r)
 
 	while (pending) {
 		uint32_t n, len;
-		const unsigned char *s;
+		size_t need;
+		unsigned c;
 		int err;
-		double d;
 
 		pending--;
-		switch (mlp_mp_peek(r)) {
-		case MLP_MP_NIL:
-		case MLP_MP_BOOL:
+		if (r->p >= r->end)
+			return CORRUPT("truncated");
+		c = *r->p;
+		/* the common scalars by their first byte, without decoding them */
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
 			r->p++;
-			break;
-		case MLP_MP_INT:
-		case MLP_MP_FLOAT:
-			if ((err = mlp_mp_read_double(r, &d)) < 0)
-				return err;
-			break;
+			continue;
+		}
+		switch (c) {
+		case 0xcc: case 0xd0: need = 2; break;
+		case 0xcd: case 0xd1: need = 3; break;
+		case 0xce: case 0xd2: case 0xca: need = 5; break;
+		case 0xcf: case 0xd3: case 0xcb: need = 9; break;
+		default: need = 0; break;
+		}
+		if (need) {
+			if (left(r) < need)
+				return CORRUPT("truncated number");
+			r->p += need;
+			continue;
+		}
+		switch (mlp_mp_peek(r)) {
 		case MLP_MP_STR:
-			if ((err = mlp_mp_read_str(r, (const char **)&s, &len)) < 0)
+		case MLP_MP_BIN: {
+			const unsigned char *s;
+			if ((err = raw(r, &s, &len, mlp_mp_peek(r) == MLP_MP_STR)) < 0)
 				return err;
 			break;
-		case MLP_MP_BIN:
-			if ((err = mlp_mp_read_bin(r, &s, &len)) < 0)
-				return err;
-			break;
+		}
 		case MLP_MP_ARRAY:
 		case MLP_MP_MAP: {
 			int is_map = mlp_mp_peek(r) == MLP_MP_MAP;
@@ -402,8 +413,8 @@ int mlp_mp_skip(struct mlp_mp *r)
 			break;
 		}
 		case MLP_MP_EXT: {
-			unsigned c = *r->p++;
 			uint32_t size = 0;
+			c = *r->p++;
 			if (c >= 0xd4 && c <= 0xd8)
 				size = 1u << (c - 0xd4);
 			else if ((err = read_len(r, c == 0xc7 ? 1 : c == 0xc8 ? 2 : 4, &size)) < 0)

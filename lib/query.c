@@ -1604,52 +1604,67 @@ static void merge_sort(const struct sorter *s, size_t *idx, size_t nr)
 	free(tmp);
 }
 
-int mlp_run_list_sort(struct mlp_run_list *list, const char *const *keys, size_t nkeys)
+/*
+ * The order of nr items by `keys`: *order_out[i] is the item that goes
+ * i-th.  `get` looks key k up in item i (tmp: room for a value it makes);
+ * < 0 from it stops the sort with that error.  `view_only`: a key views
+ * cannot answer returns 1, nothing sorted.
+ */
+typedef int (*sort_get_fn)(const void *items, size_t i, const struct key *k,
+			   struct mlp_value *tmp, const struct mlp_value **out);
+
+static int sort_order(size_t **order_out, const void *items, size_t nr, const char *const *keys,
+		      size_t nkeys, sort_get_fn get, int view_only)
 {
-	struct key *k = mlp_calloc(nkeys, sizeof(*k));
-	int *desc = mlp_calloc(nkeys, sizeof(*desc));
+	struct key *k = mlp_calloc(nkeys ? nkeys : 1, sizeof(*k));
+	int *desc = mlp_calloc(nkeys ? nkeys : 1, sizeof(*desc));
 	struct sort_val *vals = NULL;
 	size_t *idx = NULL;
-	struct mlp_run **runs = NULL;
 	struct sorter s;
 	size_t parsed = 0;
 	int err = 0;
 
+	*order_out = NULL;
 	for (; parsed < nkeys; parsed++) {
 		const char *spec = keys[parsed];
 		if (*spec == '-' || *spec == '+')
 			desc[parsed] = *spec++ == '-';
-		err = key_parse_whole(&k[parsed], spec);
-		if (err)
+		if ((err = key_parse_whole(&k[parsed], spec)))
 			goto done;
+		if (view_only && k[parsed].kind == KEY_ATTR && !view_attr_ok(k[parsed].attr)) {
+			err = 1;	/* not in the index: decoded runs can say */
+			parsed++;
+			goto done;
+		}
 	}
-	if (list->nr < 2 || !nkeys)
+	if (nr < 2 || !nkeys)
 		goto done;
-	if (nkeys > SIZE_MAX / sizeof(*vals) / list->nr) {
+	if (nkeys > SIZE_MAX / sizeof(*vals) / nr) {
 		err = mlp_error_set(MLP_ELIMIT, "too many sort keys");
 		goto done;
 	}
-	vals = mlp_calloc(list->nr * nkeys, sizeof(*vals));
-	for (size_t i = 0; i < list->nr; i++) {
+	vals = mlp_calloc(nr * nkeys, sizeof(*vals));
+	for (size_t i = 0; i < nr; i++) {
 		for (size_t j = 0; j < nkeys; j++) {
 			struct sort_val *sv = &vals[i * nkeys + j];
-			const struct mlp_value *v = lookup(list->runs[i], &k[j], &sv->v);
+			struct mlp_value tmp;
+			const struct mlp_value *v = NULL;
+			if ((err = get(items, i, &k[j], &tmp, &v)))
+				goto done;
 			sv->rank = sort_rank(v);
-			if (v && v != &sv->v)
-				sv->v = *v;
+			if (v)
+				sv->v = *v;	/* borrowed: runs and views outlive the sort */
 		}
 	}
-	idx = mlp_malloc(list->nr * sizeof(*idx));
-	for (size_t i = 0; i < list->nr; i++)
+	idx = mlp_malloc(nr * sizeof(*idx));
+	for (size_t i = 0; i < nr; i++)
 		idx[i] = i;
 	s.vals = vals;
 	s.desc = desc;
 	s.nkeys = nkeys;
-	merge_sort(&s, idx, list->nr);
-	runs = mlp_malloc(list->nr * sizeof(*runs));
-	for (size_t i = 0; i < list->nr; i++)
-		runs[i] = list->runs[idx[i]];
-	memcpy(list->runs, runs, list->nr * sizeof(*runs));
+	merge_sort(&s, idx, nr);
+	*order_out = idx;
+	idx = NULL;
 done:
 	for (size_t i = 0; i < parsed && i < nkeys; i++)
 		key_release(&k[i]);
@@ -1657,6 +1672,67 @@ done:
 	free(desc);
 	free(vals);
 	free(idx);
-	free(runs);
+	return err;
+}
+
+static int run_get(const void *items, size_t i, const struct key *k, struct mlp_value *tmp,
+		   const struct mlp_value **out)
+{
+	*out = lookup(((struct mlp_run *const *)items)[i], k, tmp);
+	return 0;
+}
+
+static int view_get(const void *items, size_t i, const struct key *k, struct mlp_value *tmp,
+		    const struct mlp_value **out)
+{
+	/* a damaged record: decoded runs say what is wrong */
+	return lookup_view(&((const struct mlp_run_view *)items)[i], k, tmp, out) < 0 ? 1 : 0;
+}
+
+int mlp_run_list_sort(struct mlp_run_list *list, const char *const *keys, size_t nkeys)
+{
+	size_t *order;
+	int err = sort_order(&order, list->runs, list->nr, keys, nkeys, run_get, 0);
+
+	if (order) {
+		struct mlp_run **runs = mlp_malloc(list->nr * sizeof(*runs));
+		for (size_t i = 0; i < list->nr; i++)
+			runs[i] = list->runs[order[i]];
+		memcpy(list->runs, runs, list->nr * sizeof(*runs));
+		free(runs);
+		free(order);
+	}
+	return err;
+}
+
+int mlp_sort_keys_view_ok(const char *const *keys, size_t nkeys)
+{
+	for (size_t i = 0; i < nkeys; i++) {
+		const char *spec = keys[i] + (keys[i][0] == '-' || keys[i][0] == '+');
+		struct key k;
+		int ok;
+		if (key_parse_whole(&k, spec))
+			return 0;	/* said by the sort itself */
+		ok = k.kind != KEY_ATTR || view_attr_ok(k.attr);
+		key_release(&k);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+int mlp_view_list_sort(struct mlp_view_list *l, const char *const *keys, size_t nkeys)
+{
+	size_t *order;
+	int err = sort_order(&order, l->views, l->nr, keys, nkeys, view_get, 1);
+
+	if (order) {
+		struct mlp_run_view *views = mlp_malloc(l->nr * sizeof(*views));
+		for (size_t i = 0; i < l->nr; i++)
+			views[i] = l->views[order[i]];
+		memcpy(l->views, views, l->nr * sizeof(*views));
+		free(views);
+		free(order);
+	}
 	return err;
 }

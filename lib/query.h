@@ -131,6 +131,39 @@ int mlp_query_view_ok(const struct mlp_query *q);
 int mlp_query_match_view(const struct mlp_query *q, const struct mlp_run_view *view, int *match);
 
 /*
+ * A listing as views of the index cache, nothing decoded: what `ls`
+ * shows of 100,000 runs is in the rows and records the index keeps.
+ * mlp_run_list_select() fills one when asked to (mlp_select.views) and
+ * every run it selects can be shown from the index: none damaged, none
+ * running (a running run's latest values are in its live directory), and
+ * a filter that views answer.  The views point into the index, which the
+ * list keeps mapped until mlp_view_list_release().
+ */
+struct mlp_view_list {
+	struct mlp_run_view *views;
+	size_t nr;
+	int filled;		/* set by mlp_run_list_select(): the runs are here */
+	void *priv;		/* the index cache and the views' hex ids */
+};
+void mlp_view_list_release(struct mlp_view_list *l);
+/*
+ * As mlp_run_list_sort(), for views: 1 when a key is one views cannot
+ * answer (mlp_query_view_ok()'s keys): sort decoded runs instead.
+ */
+int mlp_view_list_sort(struct mlp_view_list *l, const char *const *keys, size_t nkeys);
+/* Whether every sort key (as for mlp_run_list_sort()) can be read from views. */
+int mlp_sort_keys_view_ok(const char *const *keys, size_t nkeys);
+/* Keeps the first n views. */
+void mlp_view_list_truncate(struct mlp_view_list *l, size_t n);
+/*
+ * As mlp_render_list() for views, in the table and Markdown formats (the
+ * others show fields only run.mp holds): 1 when a record does not read
+ * as it should, nothing written: render decoded runs instead.
+ */
+int mlp_render_views(struct mlp_buf *b, const struct mlp_view_list *l, enum mlp_format fmt,
+		     const struct mlp_render_opts *o);
+
+/*
  * The value of `key` (the key syntax above, taken whole: blanks are part
  * of it) for `run` into `out`, which the caller clears with
  * mlp_value_clear().  *found is 0 when the run has no such value (and

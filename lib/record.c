@@ -6,7 +6,7 @@
  * major version is refused by name instead of half-decoded.  Unknown keys
  * are skipped: minor additions stay readable by older readers.
  */
-#include "mlp.h"
+#include "internal.h"
 #include "mp.h"
 
 #include <math.h>
@@ -686,6 +686,35 @@ int mlp_record_find_summary(const void *data, size_t len, const char *key, size_
 	if ((err = read_summary_fields(&r, s)) < 0)
 		return err;
 	return 1;
+}
+
+int mlp_record_open_map(struct mlp_mp *r, const void *data, size_t len, const char *field, uint32_t *n)
+{
+	uint32_t top;
+	int err;
+
+	mlp_mp_init(r, data, len);
+	*n = 0;
+	if (!len)
+		return 0;
+	if ((err = check_version(data, len)) < 0 || (err = mlp_mp_read_map(r, &top)) < 0)
+		return err;
+	for (uint32_t i = 0; i < top; i++) {
+		const char *k;
+		uint32_t kl;
+		if ((err = mlp_mp_read_str(r, &k, &kl)) < 0)
+			return err;
+		if (keyis(k, kl, field))
+			return (err = mlp_mp_read_map(r, n)) < 0 ? err : 1;
+		if ((err = mlp_mp_skip(r)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+int mlp_record_read_summary(struct mlp_mp *r, struct mlp_summary *s)
+{
+	return read_summary_fields(r, s);
 }
 
 struct chunk_cols {

@@ -3,6 +3,7 @@
  * Everything is written into a caller's buffer; nothing is printed here.
  */
 #include "internal.h"
+#include "mp.h"
 
 #include <locale.h>
 #include <math.h>
@@ -1191,6 +1192,391 @@ int mlp_render_list(struct mlp_buf *b, const struct mlp_run_list *list,
 	mlp_map_clear(&pkeys);
 	mlp_map_clear(&mkeys);
 	return 0;
+}
+
+/* ---- listings from the index ---------------------------------------------------- */
+
+/*
+ * A listing's table straight from the records the index keeps (params.mp
+ * and summary.mp), nothing decoded: the same cells mlp_render_list() makes
+ * of decoded runs, without a quarter of a million allocations for 10,000
+ * runs.  Records are read as untrusted: a key out of order, a NUL in a
+ * key or anything that does not read gives up (1), and the caller lists
+ * decoded runs, which say what is wrong.
+ */
+
+/* Byte order, as strcmp() orders the keys of decoded maps. */
+static int kcmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c ? c : (al > bl) - (al < bl);
+}
+
+/* The entries of a view's params (field "params") or summaries ("metrics"), in order. */
+struct vit {
+	struct mlp_mp r;
+	uint32_t left;
+	const char *prev;
+	uint32_t prev_len;
+};
+
+static int vit_open(struct vit *it, const struct mlp_run_view *v, int params)
+{
+	int f = params ? 1 : 2;
+	int err = mlp_record_open_map(&it->r, v->rec[f], v->len[f], params ? "params" : "metrics", &it->left);
+	it->prev = NULL;
+	it->prev_len = 0;
+	return err < 0 ? -1 : 0;
+}
+
+/* 1: *k is the next key and `r` at its value; 0: no more; -1: not as decoders accept. */
+static int vit_next(struct vit *it, const char **k, uint32_t *kl)
+{
+	if (!it->left)
+		return 0;
+	it->left--;
+	if (mlp_mp_read_str(&it->r, k, kl) < 0 || !*kl || *kl > MLP_MAX_KEY_LEN || memchr(*k, '\0', *kl) ||
+	    (it->prev && kcmp(it->prev, it->prev_len, *k, *kl) >= 0))
+		return -1;
+	it->prev = *k;
+	it->prev_len = *kl;
+	return 1;
+}
+
+struct vkey {
+	const char *s;
+	uint32_t len;
+	struct mlp_value first;	/* a view: strings point into the index */
+	size_t count;		/* views that have it */
+	int differ;
+};
+
+struct vkeys {
+	struct vkey *k;
+	size_t nr, alloc;
+};
+
+/* The position of key s in `ks`, or where it goes (*found 0). */
+static size_t vkeys_find(const struct vkeys *ks, size_t from, const char *s, uint32_t len, int *found)
+{
+	size_t j = from;
+	int c = 1;
+
+	while (j < ks->nr && (c = kcmp(ks->k[j].s, ks->k[j].len, s, len)) < 0)
+		j++;
+	*found = j < ks->nr && !c;
+	return j;
+}
+
+static struct vkey *vkeys_insert(struct vkeys *ks, size_t j, const char *s, uint32_t len)
+{
+	if (ks->nr == ks->alloc) {
+		ks->alloc = ks->alloc ? 2 * ks->alloc : 32;
+		ks->k = mlp_realloc(ks->k, ks->alloc * sizeof(*ks->k));
+	}
+	memmove(ks->k + j + 1, ks->k + j, (ks->nr - j) * sizeof(*ks->k));
+	ks->nr++;
+	memset(&ks->k[j], 0, sizeof(ks->k[j]));
+	ks->k[j].s = s;
+	ks->k[j].len = len;
+	return &ks->k[j];
+}
+
+/* Part of the keys of a listing: every param key with whether its value
+ * differs between the views, and every metric key. */
+struct keys_job {
+	const struct mlp_run_view *views;
+	size_t nr;
+	struct vkeys pk, mk;
+	int bad;
+};
+
+static void *view_keys_part(void *arg)
+{
+	struct keys_job *j = arg;
+	struct vkeys *pk = &j->pk, *mk = &j->mk;
+
+	for (size_t i = 0; i < j->nr; i++) {
+		struct vit it;
+		const char *k;
+		uint32_t kl;
+		size_t at = 0;
+		int more, found;
+
+		if (vit_open(&it, &j->views[i], 1) < 0)
+			goto bad;
+		while ((more = vit_next(&it, &k, &kl)) > 0) {
+			struct mlp_value v;
+			struct vkey *e;
+			if (mlp_mp_read_value_view(&it.r, &v) < 0)
+				goto bad;
+			at = vkeys_find(pk, at, k, kl, &found);
+			if (!found) {
+				e = vkeys_insert(pk, at, k, kl);
+				e->first = v;
+			} else {
+				e = &pk->k[at];
+				if (!e->differ && !mlp_value_equal(&e->first, &v))
+					e->differ = 1;
+			}
+			e->count++;
+			at++;
+		}
+		if (more < 0 || vit_open(&it, &j->views[i], 0) < 0)
+			goto bad;
+		at = 0;
+		while ((more = vit_next(&it, &k, &kl)) > 0) {
+			if (mlp_mp_skip(&it.r) < 0)
+				goto bad;
+			at = vkeys_find(mk, at, k, kl, &found);
+			if (!found)
+				vkeys_insert(mk, at, k, kl);
+			at++;
+		}
+		if (more < 0)
+			goto bad;
+	}
+	return NULL;
+bad:
+	j->bad = 1;
+	return NULL;
+}
+
+/* Adds the keys of `from` to `to`: the same key in both differs if it does in either, or their values do. */
+static void vkeys_merge(struct vkeys *to, const struct vkeys *from)
+{
+	size_t at = 0;
+	int found;
+
+	for (size_t i = 0; i < from->nr; i++) {
+		const struct vkey *f = &from->k[i];
+		at = vkeys_find(to, at, f->s, f->len, &found);
+		if (!found) {
+			*vkeys_insert(to, at, f->s, f->len) = *f;
+		} else {
+			struct vkey *e = &to->k[at];
+			e->differ |= f->differ || !mlp_value_equal(&e->first, &f->first);
+			e->count += f->count;
+		}
+		at++;
+	}
+}
+
+/* The keys of a listing, read on every core. */
+static int view_keys(const struct mlp_view_list *l, struct vkeys *pk, struct vkeys *mk)
+{
+	struct keys_job job[MLP_MAX_THREADS];
+	size_t nt = mlp_threads(l->nr, CELLS_PARALLEL);
+	int bad = 0;
+
+	for (size_t k = 0; k < nt; k++) {
+		size_t from = l->nr * k / nt, to = l->nr * (k + 1) / nt;
+		memset(&job[k], 0, sizeof(job[k]));
+		job[k].views = l->views + from;
+		job[k].nr = to - from;
+	}
+	mlp_run_parts(view_keys_part, job, sizeof(job[0]), nt);
+	for (size_t k = 0; k < nt; k++) {
+		bad |= job[k].bad;
+		vkeys_merge(pk, &job[k].pk);
+		vkeys_merge(mk, &job[k].mk);
+		free(job[k].pk.k);
+		free(job[k].mk.k);
+	}
+	for (size_t j = 0; j < pk->nr; j++)
+		pk->k[j].differ |= pk->k[j].count != l->nr;
+	return bad ? -1 : 0;
+}
+
+struct view_cells_job {
+	struct mlp_table part;
+	enum mlp_format fmt;
+	const struct mlp_run_view *views;
+	size_t nr;
+	const struct mlp_render_opts *o;
+	const struct vkey *const *pkeys;	/* the params shown */
+	size_t npkeys;
+	const struct vkeys *mkeys;
+	int bad;
+};
+
+static void *view_cells(void *arg)
+{
+	struct view_cells_job *j = arg;
+	struct mlp_table *t = &j->part;
+	struct mlp_buf f = MLP_BUF_INIT;
+
+	for (size_t i = 0; i < j->nr && !j->bad; i++) {
+		const struct mlp_run_view *v = &j->views[i];
+		struct vit it;
+		const char *k = NULL;
+		uint32_t kl = 0;
+		int more;
+
+		mlp_buf_reset(&f);
+		mlp_buf_add(&f, v->id, 8);
+		mlp_table_add(t, f.buf, "\033[33m");
+		mlp_buf_reset(&f);
+		if (v->name_len)
+			mlp_buf_add(&f, v->name, v->name_len);
+		else
+			mlp_buf_adds(&f, "-");
+		mlp_table_add(t, f.buf, NULL);
+		mlp_table_add(t, mlp_status_name(v->status), status_color(v->status));
+		mlp_buf_reset(&f);
+		mlp_format_age(&f, j->o->now_ms - v->started);
+		mlp_table_add(t, f.buf, NULL);
+		mlp_buf_reset(&f);
+		if (v->base[0])
+			mlp_buf_add(&f, v->base, 7);
+		else
+			mlp_buf_adds(&f, "-");
+		if (v->dirty)
+			mlp_buf_addch(&f, '+');
+		mlp_table_add(t, f.buf, NULL);
+
+		/* both in order: one walk through the record per row */
+		if (vit_open(&it, v, 1) < 0 || (more = vit_next(&it, &k, &kl)) < 0)
+			goto bad;
+		for (size_t p = 0; p < j->npkeys; p++) {
+			const struct vkey *want = j->pkeys[p];
+			int c = 1;
+			struct mlp_value val;
+			while (more > 0 && (c = kcmp(k, kl, want->s, want->len)) < 0) {
+				if (mlp_mp_skip(&it.r) < 0 || (more = vit_next(&it, &k, &kl)) < 0)
+					goto bad;
+			}
+			mlp_buf_reset(&f);
+			if (more > 0 && !c) {
+				if (mlp_mp_read_value_view(&it.r, &val) < 0)
+					goto bad;
+				value_cell(&f, &val, 0);
+				if ((more = vit_next(&it, &k, &kl)) < 0)
+					goto bad;
+			} else {
+				mlp_buf_adds(&f, "-");
+			}
+			mlp_table_add(t, f.buf, NULL);
+		}
+		if (vit_open(&it, v, 0) < 0 || (more = vit_next(&it, &k, &kl)) < 0)
+			goto bad;
+		for (size_t m = 0; m < j->mkeys->nr; m++) {
+			const struct vkey *want = &j->mkeys->k[m];
+			int c = 1;
+			while (more > 0 && (c = kcmp(k, kl, want->s, want->len)) < 0) {
+				if (mlp_mp_skip(&it.r) < 0 || (more = vit_next(&it, &k, &kl)) < 0)
+					goto bad;
+			}
+			mlp_buf_reset(&f);
+			if (more > 0 && !c) {
+				struct mlp_summary sm;
+				memset(&sm, 0, sizeof(sm));
+				if (mlp_record_read_summary(&it.r, &sm) < 0)
+					goto bad;
+				mlp_format_number(&f, sm.last);
+				if ((more = vit_next(&it, &k, &kl)) < 0)
+					goto bad;
+			} else {
+				mlp_buf_adds(&f, "-");
+			}
+			mlp_table_add(t, f.buf, NULL);
+		}
+		continue;
+bad:
+		j->bad = 1;
+	}
+	mlp_buf_release(&f);
+	if (!j->bad) {
+		struct mlp_table clean;
+		mlp_table_init(&clean, t->cols);
+		table_clean(&clean, t, 0, text_flags(j->fmt), j->fmt == MLP_FMT_TABLE);
+		mlp_table_release(t);
+		*t = clean;
+	}
+	return NULL;
+}
+
+static char *key_text(const char *prefix, const char *s, size_t len)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	mlp_buf_adds(&b, prefix);
+	mlp_buf_add(&b, s, len);
+	return mlp_buf_detach(&b, NULL);
+}
+
+int mlp_render_views(struct mlp_buf *b, const struct mlp_view_list *l, enum mlp_format fmt,
+		     const struct mlp_render_opts *o)
+{
+	static const char *const hdr[] = { "ID", "NAME", "STATUS", "AGE", "COMMIT" };
+	struct vkeys pk = { 0 }, mk = { 0 };
+	const struct vkey **shown = NULL;
+	struct view_cells_job job[MLP_MAX_THREADS];
+	struct mlp_table t, all;
+	size_t nshown = 0, fixed = 5, nt;
+	int bad = 0;
+
+	if ((fmt != MLP_FMT_TABLE && fmt != MLP_FMT_MD) || o->columns)
+		return 1;
+	if (view_keys(l, &pk, &mk) < 0) {
+		free(pk.k);
+		free(mk.k);
+		return 1;
+	}
+	shown = mlp_calloc(pk.nr ? pk.nr : 1, sizeof(*shown));
+	/* as mlp_render_list(): one run shows no params, more the ones that differ */
+	for (size_t k = 0; k < pk.nr && l->nr > 1; k++)
+		if (pk.k[k].differ)
+			shown[nshown++] = &pk.k[k];
+	mlp_table_init(&t, fixed + nshown + mk.nr);
+	for (size_t c = 0; c < fixed; c++)
+		mlp_table_add(&t, hdr[c], NULL);
+	t.right[3] = 1;
+	t.keep = 3;
+	for (size_t k = 0; k < nshown; k++) {
+		char *h = key_text("params.", shown[k]->s, shown[k]->len);
+		mlp_table_add(&t, h, NULL);
+		free(h);
+	}
+	for (size_t k = 0; k < mk.nr; k++) {
+		char *h = key_text("", mk.k[k].s, mk.k[k].len);
+		mlp_table_add(&t, h, NULL);
+		free(h);
+		t.right[fixed + nshown + k] = 1;
+	}
+	nt = mlp_threads(l->nr, CELLS_PARALLEL);
+	for (size_t k = 0; k < nt; k++) {
+		size_t from = l->nr * k / nt, to = l->nr * (k + 1) / nt;
+		mlp_table_init(&job[k].part, t.cols);
+		job[k].fmt = fmt;
+		job[k].views = l->views + from;
+		job[k].nr = to - from;
+		job[k].o = o;
+		job[k].pkeys = shown;
+		job[k].npkeys = nshown;
+		job[k].mkeys = &mk;
+		job[k].bad = 0;
+	}
+	mlp_run_parts(view_cells, job, sizeof(job[0]), nt);
+	mlp_table_init(&all, t.cols);
+	free(all.right);
+	all.right = t.right;
+	all.keep = t.keep;
+	t.right = NULL;
+	table_clean(&all, &t, 0, text_flags(fmt), fmt == MLP_FMT_TABLE);
+	for (size_t k = 0; k < nt; k++) {
+		bad |= job[k].bad;
+		if (!bad)
+			table_append(&all, &job[k].part);
+		mlp_table_release(&job[k].part);
+	}
+	if (!bad)
+		mlp_table_print(b, &all, fmt, o->color, o->width);
+	mlp_table_release(&t);
+	mlp_table_release(&all);
+	free(shown);
+	free(pk.k);
+	free(mk.k);
+	return bad;
 }
 
 /* ---- show ---------------------------------------------------------------------- */

@@ -201,6 +201,27 @@ test_expect_success 'many runs: decoding in threads lists what one by one does' 
 	test_line_count -lt 3001 where.csv
 '
 
+# Tables of many runs come from the index's bytes (views), not decoded
+# runs: the same text either way.
+test_expect_success 'many runs: tables from the index read as from decoded runs' '
+	git -C many mlp ls --all >views.txt &&
+	GIT_MLP_TEST_NO_VIEWS=1 git -C many mlp ls --all >runs.txt &&
+	test_line_count = 3001 views.txt &&
+	test_cmp runs.txt views.txt &&
+	git -C many mlp ls --all --where "metrics.acc > 0.5 and params.p01 < 500" --sort -metrics.acc --sort name >views.txt &&
+	GIT_MLP_TEST_NO_VIEWS=1 git -C many mlp ls --all --where "metrics.acc > 0.5 and params.p01 < 500" --sort -metrics.acc --sort name >runs.txt &&
+	test_cmp runs.txt views.txt &&
+	git -C many mlp ls --all --sort params.lr --limit 40 --format=md >views.md &&
+	GIT_MLP_TEST_NO_VIEWS=1 git -C many mlp ls --all --sort params.lr --limit 40 --format=md >runs.md &&
+	test_line_count = 42 views.md &&
+	test_cmp runs.md views.md &&
+	git -C many mlp ls --all --where "params.p01 = 3" >views.txt &&
+	GIT_MLP_TEST_NO_VIEWS=1 git -C many mlp ls --all --where "params.p01 = 3" >runs.txt &&
+	test_cmp runs.txt views.txt &&
+	git -C many mlp ls --all --where "metrics.acc > 2" >none.txt &&
+	test_must_be_empty none.txt
+'
+
 test_expect_success 'many runs: a row damaged in the index is read from git, in threads too' '
 	# overwrite the first record bytes of the newest row (offset at byte 96 of it)
 	off=$(od -An -tu8 -j $((32 + 96)) -N 8 many/.git/mlp/index | tr -d " ") &&
@@ -208,7 +229,12 @@ test_expect_success 'many runs: a row damaged in the index is read from git, in 
 	git -C many mlp ls --all --format=csv >damaged.csv 2>damaged.err &&
 	test_cmp batch.csv damaged.csv &&
 	git -C many mlp ls --all --where "metrics.acc > 0.5 and params.p01 < 500" --sort -metrics.acc --format=csv >damaged-where.csv &&
-	test_cmp where.csv damaged-where.csv
+	test_cmp where.csv damaged-where.csv &&
+	# a table too: the damaged record sends it back to decoded runs
+	git -C many mlp ls --all >damaged.txt 2>damaged-table.err &&
+	GIT_MLP_TEST_NO_VIEWS=1 git -C many mlp ls --all >runs-damaged.txt &&
+	test_cmp runs-damaged.txt damaged.txt &&
+	test_line_count = 3001 damaged.txt
 '
 
 test_done
