@@ -245,6 +245,26 @@ static uint64_t refs_signature(struct mlp_repo *repo)
 /* ---- reading ---------------------------------------------------------------- */
 
 /*
+ * Fresh memory of many megabytes (the rows of 100,000 runs are 16 MB) is
+ * faulted in 2 MB at a time where the kernel allows: four thousand page
+ * faults fewer.  Only the whole 2 MB pages inside the block are advised,
+ * and advice that is refused changes nothing.
+ */
+static void huge_pages(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2u << 20;
+	uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1), to = ((uintptr_t)p + len) & ~(huge - 1);
+
+	if (len >= 4 * huge && to > from)
+		madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
+
+/*
  * Rows are copied out of the mapping on every core when there are many:
  * a hundred thousand of them are 16 MB of fresh memory to fault in.
  */
@@ -295,6 +315,7 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 	ix->sig = le(m + 16, 8);
 	ix->rows = mlp_calloc(count ? count : 1, sizeof(*ix->rows));
 	ix->nr = (size_t)count;
+	huge_pages(ix->rows, count * sizeof(*ix->rows));
 	{
 		struct load_job job[MLP_MAX_THREADS];
 		size_t nt = mlp_threads((size_t)count, LOAD_PARALLEL);

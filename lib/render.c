@@ -467,6 +467,13 @@ void mlp_table_add(struct mlp_table *t, const char *text, const char *color)
 	c->off = t->text.len;
 	c->color = color;
 	c->width = 0;
+	if (t->clean) {
+		/* a clean table takes its cells sanitized and measured */
+		mlp_text_sanitizes(&t->text, text, t->clean - 1);
+		c->width = mlp_text_width(t->text.buf + c->off);
+		mlp_buf_addch(&t->text, '\0');
+		return;
+	}
 	mlp_buf_add(&t->text, text, strlen(text) + 1);
 }
 
@@ -525,48 +532,35 @@ static unsigned text_flags(enum mlp_format fmt)
 	return fmt == MLP_FMT_CSV ? MLP_TEXT_NL | MLP_TEXT_TAB : 0;
 }
 
-/*
- * Appends cells [from, src->nr) of `src` to `dst` sanitized with `flags`,
- * measuring each one's width when `widths`: the work of printing a table
- * that does not depend on the other rows, so parts of a long listing do
- * it on their own cores.
- */
-static void table_clean(struct mlp_table *dst, const struct mlp_table *src, size_t from,
-			unsigned flags, int widths)
+/* Appends the cells of `src` to the clean table `dst`: sanitized and measured. */
+static void table_copy(struct mlp_table *dst, const struct mlp_table *src)
 {
 	const struct cell *cells = src->cells;
 
-	for (size_t i = from; i < src->nr; i++) {
-		struct cell *c;
-		if (dst->nr == dst->alloc) {
-			dst->alloc = dst->alloc ? dst->alloc * 2 : 64;
-			dst->cells = mlp_realloc(dst->cells, dst->alloc * sizeof(struct cell));
-		}
-		c = &((struct cell *)dst->cells)[dst->nr++];
-		c->off = dst->text.len;
-		c->color = cells[i].color;
-		mlp_text_sanitizes(&dst->text, CELL_TEXT(src, &cells[i]), flags);
-		c->width = widths ? mlp_text_width(dst->text.buf + c->off) : 0;
-		mlp_buf_addch(&dst->text, '\0');
-	}
-	dst->clean = flags + 1;
+	for (size_t i = 0; i < src->nr; i++)
+		mlp_table_add(dst, CELL_TEXT(src, &cells[i]), cells[i].color);
+}
+
+/* Cell i's text for printing: from `text` (table_texts()), or the clean table itself. */
+static const char *cell_text(const struct mlp_table *t, char *const *text, size_t i)
+{
+	return text ? text[i] : CELL_TEXT(t, &((const struct cell *)t->cells)[i]);
 }
 
 static char **table_texts(const struct mlp_table *t, size_t n, enum mlp_format fmt,
 			  struct mlp_buf *all)
 {
 	const struct cell *cells = t->cells;
-	char **text = mlp_calloc(n ? n : 1, sizeof(char *));
-	size_t *off = mlp_calloc(n ? n : 1, sizeof(size_t));
+	char **text;
+	size_t *off;
 	unsigned flags = text_flags(fmt);
 
-	if (t->clean == flags + 1) {
-		/* sanitized already */
-		for (size_t i = 0; i < n; i++)
-			text[i] = CELL_TEXT(t, &cells[i]);
-		free(off);
-		return text;
-	}
+	if (t->clean == flags + 1)
+		return NULL;	/* sanitized already: cell_text() reads the cells */
+	text = mlp_calloc(n ? n : 1, sizeof(char *));
+	off = mlp_calloc(n ? n : 1, sizeof(size_t));
+
+
 	/* one buffer for all of them: a listing has hundreds of thousands */
 	for (size_t i = 0; i < n; i++) {
 		off[i] = all->len;
@@ -583,8 +577,8 @@ static char **table_texts(const struct mlp_table *t, size_t n, enum mlp_format f
 
 struct lines_job {
 	const struct mlp_table *t;
-	const char *const *text;
-	const size_t *cw, *w;
+	char *const *text;	/* NULL: a clean table */
+	const size_t *cw, *w;	/* cw NULL: the cells' widths */
 	size_t shown, from, to;
 	int color;
 	struct mlp_buf out;
@@ -601,7 +595,7 @@ static void *table_lines(void *arg)
 	for (size_t r = j->from; r < j->to; r++) {
 		for (size_t c = 0; c < j->shown; c++) {
 			const struct cell *cl = &cells[r * t->cols + c];
-			const char *txt = j->text[r * t->cols + c];
+			const char *txt = cell_text(t, j->text, r * t->cols + c);
 			const char *col = j->color ? (r == 0 ? "\033[1m" : cl->color) : NULL;
 			int last = c + 1 == j->shown;
 			if (col)
@@ -609,7 +603,7 @@ static void *table_lines(void *arg)
 			if (last && !t->right[c])
 				mlp_buf_adds(b, txt);
 			else
-				pad_known(b, txt, j->cw[r * t->cols + c], j->w[c], t->right[c]);
+				pad_known(b, txt, j->cw ? j->cw[r * t->cols + c] : cl->width, j->w[c], t->right[c]);
 			if (col)
 				mlp_buf_adds(b, "\033[m");
 			if (!last)
@@ -637,7 +631,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			for (size_t c = 0; c < t->cols; c++) {
 				if (c)
 					mlp_buf_addch(b, fmt == MLP_FMT_TSV ? '\t' : ',');
-				csv_field(b, text[r * t->cols + c], fmt == MLP_FMT_TSV);
+				csv_field(b, cell_text(t, text, r * t->cols + c), fmt == MLP_FMT_TSV);
 			}
 			mlp_buf_addch(b, '\n');
 		}
@@ -648,7 +642,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			mlp_buf_adds(b, "|");
 			for (size_t c = 0; c < t->cols; c++) {
 				mlp_buf_addch(b, ' ');
-				md_cell(b, text[r * t->cols + c]);
+				md_cell(b, cell_text(t, text, r * t->cols + c));
 				mlp_buf_adds(b, " |");
 			}
 			mlp_buf_addch(b, '\n');
@@ -662,11 +656,12 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 		goto done;
 	}
 	w = mlp_calloc(t->cols ? t->cols : 1, sizeof(size_t));
-	cw = mlp_calloc(n ? n : 1, sizeof(size_t));
+	if (text)
+		cw = mlp_calloc(n ? n : 1, sizeof(size_t));
 	for (size_t r = 0; r < rows; r++)
 		for (size_t c = 0; c < t->cols; c++) {
 			size_t i = r * t->cols + c;
-			size_t x = cw[i] = t->clean ? cells[i].width : mlp_text_width(text[i]);
+			size_t x = cw ? (cw[i] = mlp_text_width(text[i])) : cells[i].width;
 			if (x > w[c])
 				w[c] = x;
 		}
@@ -686,7 +681,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 
 		for (size_t k = 0; k < nt; k++) {
 			job[k].t = t;
-			job[k].text = (const char *const *)text;
+			job[k].text = text;
 			job[k].cw = cw;
 			job[k].w = w;
 			job[k].shown = shown;
@@ -695,7 +690,14 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 			job[k].to = rows * (k + 1) / nt;
 			job[k].out = (struct mlp_buf)MLP_BUF_INIT;
 		}
-		/* the first part straight into `b`, the others joined after it */
+		size_t line = 1;
+		for (size_t c = 0; c < shown; c++)
+			line += w[c] + 2 + (color ? 12 : 0);
+		/* the first part straight into `b`, the others joined after it:
+		 * each buffer the size of its lines at most, grown once */
+		for (size_t k = 1; k < nt; k++)
+			mlp_buf_grow(&job[k].out, (job[k].to - job[k].from) * line);
+		mlp_buf_grow(b, rows * line);
 		job[0].out = *b;
 		mlp_run_parts(table_lines, job, sizeof(job[0]), nt);
 		*b = job[0].out;
@@ -1043,17 +1045,10 @@ static void *run_cells(void *arg)
 		}
 	}
 	mlp_buf_release(&fb);
-	if (j->fmt != MLP_FMT_JSON) {
-		struct mlp_table clean;
-		mlp_table_init(&clean, t->cols);
-		table_clean(&clean, t, 0, text_flags(j->fmt), j->fmt == MLP_FMT_TABLE);
-		mlp_table_release(t);
-		*t = clean;
-	}
 	return NULL;
 }
 
-/* Appends the cells of `part` to `t`. */
+/* Appends the cells of `part` to `t`, which has room for them (table_reserve()). */
 static void table_append(struct mlp_table *t, const struct mlp_table *part)
 {
 	const struct cell *from = part->cells;
@@ -1074,6 +1069,23 @@ static void table_append(struct mlp_table *t, const struct mlp_table *part)
 	mlp_buf_add(&t->text, part->text.buf, part->text.len);
 }
 
+/* Room in `t` for the cells of the n tables `parts`, in one allocation each. */
+static void table_reserve(struct mlp_table *t, const struct mlp_table *parts, size_t n, size_t stride)
+{
+	size_t cells = t->nr, text = t->text.len;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct mlp_table *p = (const struct mlp_table *)((const char *)parts + k * stride);
+		cells += p->nr;
+		text += p->text.len;
+	}
+	if (cells > t->alloc) {
+		t->alloc = cells;
+		t->cells = mlp_realloc(t->cells, t->alloc * sizeof(struct cell));
+	}
+	mlp_buf_grow(&t->text, text - t->text.len);
+}
+
 /*
  * The rows of a long listing are formatted on every core (numbers to
  * text is most of the work of a table), each part in its own table, and
@@ -1091,6 +1103,7 @@ static void list_cells(struct mlp_table *t, const struct mlp_run_list *list, enu
 	for (size_t k = 0; k < nt; k++) {
 		size_t from = list->nr * k / nt, to = list->nr * (k + 1) / nt;
 		mlp_table_init(&job[k].part, t->cols);
+		job[k].part.clean = text_flags(fmt) + 1;
 		job[k].runs = (const struct mlp_run *const *)list->runs + from;
 		job[k].nr = to - from;
 		job[k].fmt = fmt;
@@ -1106,7 +1119,9 @@ static void list_cells(struct mlp_table *t, const struct mlp_run_list *list, enu
 	all.right = t->right;
 	all.keep = t->keep;
 	t->right = NULL;
-	table_clean(&all, t, 0, text_flags(fmt), fmt == MLP_FMT_TABLE);
+	all.clean = text_flags(fmt) + 1;
+	table_copy(&all, t);
+	table_reserve(&all, &job[0].part, nt, sizeof(job[0]));
 	for (size_t k = 0; k < nt; k++) {
 		table_append(&all, &job[k].part);
 		mlp_table_release(&job[k].part);
@@ -1486,13 +1501,6 @@ bad:
 		j->bad = 1;
 	}
 	mlp_buf_release(&f);
-	if (!j->bad) {
-		struct mlp_table clean;
-		mlp_table_init(&clean, t->cols);
-		table_clean(&clean, t, 0, text_flags(j->fmt), j->fmt == MLP_FMT_TABLE);
-		mlp_table_release(t);
-		*t = clean;
-	}
 	return NULL;
 }
 
@@ -1547,6 +1555,7 @@ int mlp_render_views(struct mlp_buf *b, const struct mlp_view_list *l, enum mlp_
 	for (size_t k = 0; k < nt; k++) {
 		size_t from = l->nr * k / nt, to = l->nr * (k + 1) / nt;
 		mlp_table_init(&job[k].part, t.cols);
+		job[k].part.clean = text_flags(fmt) + 1;
 		job[k].fmt = fmt;
 		job[k].views = l->views + from;
 		job[k].nr = to - from;
@@ -1562,7 +1571,9 @@ int mlp_render_views(struct mlp_buf *b, const struct mlp_view_list *l, enum mlp_
 	all.right = t.right;
 	all.keep = t.keep;
 	t.right = NULL;
-	table_clean(&all, &t, 0, text_flags(fmt), fmt == MLP_FMT_TABLE);
+	all.clean = text_flags(fmt) + 1;
+	table_copy(&all, &t);
+	table_reserve(&all, &job[0].part, nt, sizeof(job[0]));
 	for (size_t k = 0; k < nt; k++) {
 		bad |= job[k].bad;
 		if (!bad)
