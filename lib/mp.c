@@ -8,7 +8,7 @@
 void mlp_mp_init(struct mlp_mp *r, const void *data, size_t len)
 {
 	r->p = data;
-	r->end = r->p + len;
+	r->end = data ? r->p + len : r->p;	/* no bytes: a NULL pointer may not be offset */
 }
 
 static size_t left(const struct mlp_mp *r)

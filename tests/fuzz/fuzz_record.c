@@ -43,6 +43,45 @@ static void check_lookups(const struct mlp_map *params, const uint8_t *data, siz
 	}
 }
 
+/*
+ * A listing of the records' bytes as the index keeps them (views) reads
+ * exactly as the listing of the run they decode to, or gives up (1).
+ */
+static void check_views(const struct mlp_run *run, const struct mlp_buf raw[3])
+{
+	struct mlp_run_view v[2];
+	struct mlp_view_list views = { v, 2, 1, NULL };
+	const struct mlp_run *two[2] = { run, run };
+	struct mlp_run_list list = MLP_RUN_LIST_INIT;
+	struct mlp_render_opts o = { .now_ms = 1700000000000 };
+	struct mlp_buf a = MLP_BUF_INIT, b = MLP_BUF_INIT;
+
+	memset(v, 0, sizeof(v));
+	for (int k = 0; k < 2; k++) {
+		v[k].id = run->id;
+		v[k].name = run->name ? run->name : "";
+		v[k].name_len = run->name ? strlen(run->name) : 0;
+		v[k].status = run->status;
+		v[k].base = run->base;
+		v[k].dirty = run->dirty;
+		v[k].started = run->started;
+		for (int f = 0; f < 3; f++) {
+			v[k].rec[f] = raw[f].buf;
+			v[k].len[f] = raw[f].len;
+		}
+	}
+	list.runs = (struct mlp_run **)two;
+	list.nr = 2;
+	if (run->status != MLP_STATUS_RUNNING && (!run->name || *run->name) &&
+	    mlp_render_views(&a, &views, MLP_FMT_TABLE, &o) == 0) {
+		mlp_render_list(&b, &list, MLP_FMT_TABLE, &o);
+		if (a.len != b.len || memcmp(a.buf, b.buf, a.len))
+			abort();
+	}
+	mlp_buf_release(&a);
+	mlp_buf_release(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mlp_run *run = mlp_run_new();
@@ -96,8 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err = mlp_run_from_records(&run, "0123456789abcdef0123456789abcdef",
 					   "89abcdef0123456789abcdef0123456789abcdef", 1700000000, "", raw);
 		fuzz_check_error(err);
-		if (!err)
+		if (!err) {
 			render(run);
+			check_views(run, raw);
+		}
 		mlp_run_free(run);
 		for (int i = 0; i < 3; i++)
 			mlp_buf_release(&raw[i]);
