@@ -500,9 +500,14 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	l->err = path_in(l->dir, "stderr");
 	l->journal_path = path_in(l->dir, "journal");
 	l->summary_path = path_in(l->dir, "summary.mp");
-	if (mkdir(l->dir, 0777) < 0 && errno != EEXIST) {
-		err = mlp_error_set(MLP_ERROR, "cannot create '%s': %s", l->dir, strerror(errno));
-		goto fail;
+	if (mkdir(l->dir, 0777) < 0) {
+		if (errno != EEXIST) {
+			err = mlp_error_set(MLP_ERROR, "cannot create '%s': %s", l->dir, strerror(errno));
+			goto fail;
+		}
+		/* left behind: the logs are appended to (created at their first byte) */
+		unlink(l->out);
+		unlink(l->err);
 	}
 	if ((err = write_owner(l->dir)) < 0 || (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
 		goto fail;
@@ -621,7 +626,7 @@ int mlp_live_tick(struct mlp_live *l, int final)
 		l->last_summary = now;
 	}
 	if (!final && l->checkpoint_ms > 0 && now - l->last_checkpoint >= l->checkpoint_ms) {
-		struct mlp_run_files logs = { l->out, l->err };
+		struct mlp_run_files logs = { l->out, l->err, 1 };
 		capture_artifacts(l, 0);
 		if (save_cas(l->repo, l->run, &logs) < 0)
 			warnf(l, "checkpoint failed: %s", mlp_error_message());
@@ -652,7 +657,7 @@ static void remove_dir(const char *dir)
 
 int mlp_live_finish(struct mlp_live *l)
 {
-	struct mlp_run_files logs = { l->out, l->err };
+	struct mlp_run_files logs = { l->out, l->err, 1 };
 	int err;
 
 	read_params_file(l);
@@ -815,7 +820,7 @@ static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, i
 	struct replay_ctx rc;
 	char *journal = path_in(dir, "journal"), *metrics = path_in(dir, "metrics.jsonl");
 	char *out = path_in(dir, "stdout"), *err_log = path_in(dir, "stderr");
-	struct mlp_run_files logs = { out, err_log };
+	struct mlp_run_files logs = { out, err_log, 1 };
 	int64_t offset, lineno;
 	struct stat sb;
 	int err;

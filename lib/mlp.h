@@ -414,6 +414,7 @@ int mlp_name_check(const char *name);
 
 struct mlp_run_files {
 	const char *stdout_path, *stderr_path;	/* may be NULL */
+	int missing_empty;	/* a path with no file is an empty log (created at the first byte) */
 };
 
 /*
@@ -507,7 +508,8 @@ struct mlp_proc {
 	char *const *argv;
 	char *const *env_add;	/* "K=V" strings added to the environment */
 	int tee_stdout, tee_stderr;	/* fds to copy the child's output to, or -1 */
-	const char *stdout_path, *stderr_path;	/* where output is stored */
+	/* where output is stored: appended to, created at the first byte */
+	const char *stdout_path, *stderr_path;
 	/* Called about every 200 ms while the child runs, and once at the end. */
 	void (*tick)(void *data, int final);
 	void *tick_data;
