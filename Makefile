@@ -1,6 +1,8 @@
 # git-mlp build.  `make`, `make test`, `make demo`, `make install`.
 # Knobs: prefix, DESTDIR, DEVELOPER=1 (warnings are errors),
-#        SANITIZE=address,undefined (separate build directory).
+#        SANITIZE=address,undefined (separate build directory),
+#        STATIC_DEPS=auto|yes|no (link libgit2 and the other libraries
+#        statically; see below).
 
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
@@ -40,6 +42,32 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
+# Start-up time (issue 2, docs/benchmarks.md): loading libgit2 as a shared
+# library brings 24 more (its TLS, SSH and Kerberos dependencies), about
+# 2.5 ms of relocations and page faults before main() on every command.
+# With STATIC_DEPS, git-mlp links the archives of libgit2 and of the other
+# libraries instead; only Kerberos (no archive in Debian) stays shared.
+# auto (the default, except for SANITIZE builds): static when Debian's
+# archives are installed and the link works, else shared, with a note.
+# The price: a security update of those libraries needs a rebuild.
+STATIC_ARCHIVES := git2 mbedtls mbedx509 mbedcrypto http_parser ssh2 crypto \
+	pcre2-8 z msgpackc xxhash jansson yaml sqlite3
+STATIC_LIBS = -Wl,--wrap=mbedtls_x509_crt_parse_file \
+	-Wl,-Bstatic $(STATIC_ARCHIVES:%=-l%) -Wl,-Bdynamic \
+	-l:libgssapi_krb5.so.2 -lm -lpthread -ldl
+ifdef SANITIZE
+STATIC_DEPS ?= no
+else
+STATIC_DEPS ?= auto
+endif
+ifeq ($(STATIC_DEPS),auto)
+STATIC_MISSING := $(shell for a in $(STATIC_ARCHIVES:%=lib%.a) libgssapi_krb5.so.2; do \
+	expr "`$(CC) -print-file-name=$$a`" : / >/dev/null || echo $$a; done)
+ifneq ($(strip $(STATIC_MISSING)),)
+STATIC_DEPS := no
+endif
+endif
+
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -Ilib
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -61,7 +89,18 @@ ifndef SANITIZE
 endif
 
 $(BUILD)/git-mlp: $(CMD_OBJ) $(BUILD)/libmlp.a
+ifeq ($(STATIC_DEPS),no)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(PKG_LIBS)
+else ifeq ($(STATIC_DEPS),yes)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(STATIC_LIBS)
+else
+	@echo "$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(STATIC_LIBS)"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(STATIC_LIBS) 2>$@.static.log || { \
+		echo "note: the static link failed ($@.static.log); linking the shared libraries"; \
+		echo "$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(PKG_LIBS)"; \
+		$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(PKG_LIBS); }
+	@rm -f $@.static.log
+endif
 
 $(BUILD)/libmlp.a: $(LIB_OBJ)
 	@rm -f $@

@@ -20,6 +20,7 @@ struct mlp_repo {
 	char *prefix;
 	struct mlp_cfg_param *params;	/* from `git -c`, later ones win */
 	size_t params_nr;
+	git_config *cfg;	/* snapshot taken at the first read; NULL after a write */
 	char resolved_id[MLP_ID_HEXSZ + 1];	/* the last run spec resolved to one run */
 	git_oid resolved_commit;		/* ...and its commit, per the index */
 };

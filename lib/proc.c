@@ -169,11 +169,26 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int open_out(const char *path)
+/*
+ * A log file is created when the first byte for it arrives: most commands
+ * write nothing to one of their streams, and on ext4 a file creation is
+ * the dearest thing a short run does.  Appended to, never truncated: the
+ * caller may have appended lines of its own (git-mlp's warnings).  A file
+ * that cannot be created is not retried; like a failed write, it costs
+ * the stored copy only.
+ */
+struct out_file {
+	const char *path;
+	int fd, failed;
+};
+
+static int out_fd(struct out_file *f)
 {
-	if (!path)
-		return -1;
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
+	if (f->fd < 0 && f->path && !f->failed) {
+		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		f->failed = f->fd < 0;
+	}
+	return f->fd;
 }
 
 #define MAX_LINE 65536
@@ -215,15 +230,15 @@ static void split_lines(struct mlp_proc *p, struct lines *l, int stream, const c
 
 /* Output of the child (n bytes; 0: its end) to the file, the tee and the line callback. */
 static void deliver(struct mlp_proc *p, struct lines *l, int stream, const char *buf, size_t n,
-		    int file, int *tee)
+		    struct out_file *file, int *tee)
 {
 	if (!n) {
 		if (p->line)
 			split_lines(p, l, stream, "", 0, 1);
 		return;
 	}
-	if (file >= 0)
-		write_all(file, buf, n);
+	if (out_fd(file) >= 0)
+		write_all(file->fd, buf, n);
 	if (*tee >= 0 && write_all(*tee, buf, n) < 0)
 		*tee = -1;	/* our reader went away: keep storing */
 	if (p->line)
@@ -231,7 +246,7 @@ static void deliver(struct mlp_proc *p, struct lines *l, int stream, const char 
 }
 
 /* Reads what is there; returns 0 at EOF, 1 when more may come. */
-static int pump(struct mlp_proc *p, struct lines *l, int stream, int in, int file, int *tee)
+static int pump(struct mlp_proc *p, struct lines *l, int stream, int in, struct out_file *file, int *tee)
 {
 	char buf[65536];
 	ssize_t n = read(in, buf, sizeof(buf));
@@ -245,7 +260,8 @@ static int pump(struct mlp_proc *p, struct lines *l, int stream, int in, int fil
 int mlp_proc_run(struct mlp_proc *p)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int fout = -1, ferr = -1, tee_out = p->tee_stdout, tee_err = p->tee_stderr;
+	struct out_file fout = { p->stdout_path, -1, 0 }, ferr = { p->stderr_path, -1, 0 };
+	int tee_out = p->tee_stdout, tee_err = p->tee_stderr;
 	struct sigaction sa, old_int, old_term, old_hup, old_pipe, ign;
 	struct rusage ru;
 	int status = 0, ret = 0, open_fds, err_no;
@@ -258,13 +274,6 @@ int mlp_proc_run(struct mlp_proc *p)
 		ret = mlp_error_set(MLP_ERROR, "cannot create pipe: %s", strerror(errno));
 		goto fail;
 	}
-	fout = open_out(p->stdout_path);
-	ferr = open_out(p->stderr_path);
-	if ((p->stdout_path && fout < 0) || (p->stderr_path && ferr < 0)) {
-		ret = mlp_error_set(MLP_ERROR, "cannot create log file: %s", strerror(errno));
-		goto fail;
-	}
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -292,8 +301,8 @@ int mlp_proc_run(struct mlp_proc *p)
 		 */
 		struct mlp_buf m = MLP_BUF_INIT;
 		mlp_buf_addf(&m, "git-mlp: cannot run '%s': %s\n", p->argv[0], strerror(err_no));
-		deliver(p, &lines[1], 2, m.buf, m.len, ferr, &tee_err);
-		deliver(p, &lines[1], 2, "", 0, ferr, &tee_err);
+		deliver(p, &lines[1], 2, m.buf, m.len, &ferr, &tee_err);
+		deliver(p, &lines[1], 2, "", 0, &ferr, &tee_err);
 		mlp_buf_release(&m);
 		p->ended_ms = mlp_now_ms();
 		p->exit_code = err_no == ENOENT ? 127 : 126;
@@ -322,7 +331,7 @@ int mlp_proc_run(struct mlp_proc *p)
 			for (int i = 0; i < 2 && n > 0; i++) {
 				if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 					continue;
-				if (!pump(p, &lines[i], i + 1, fds[i].fd, i ? ferr : fout, i ? &tee_err : &tee_out)) {
+				if (!pump(p, &lines[i], i + 1, fds[i].fd, i ? &ferr : &fout, i ? &tee_err : &tee_out)) {
 					fds[i].fd = -1;
 					open_fds--;
 				}
@@ -370,10 +379,10 @@ fail:
 		if (err[i] >= 0)
 			close(err[i]);
 	}
-	if (fout >= 0)
-		close(fout);
-	if (ferr >= 0)
-		close(ferr);
+	if (fout.fd >= 0)
+		close(fout.fd);
+	if (ferr.fd >= 0)
+		close(ferr.fd);
 	return ret;
 }
 

@@ -209,6 +209,7 @@ void mlp_repo_free(struct mlp_repo *repo)
 {
 	if (!repo)
 		return;
+	git_config_free(repo->cfg);
 	git_repository_free(repo->git);
 	for (size_t i = 0; i < repo->params_nr; i++) {
 		free(repo->params[i].key);
@@ -281,9 +282,23 @@ int mlp_repo_init(struct mlp_repo *repo, int *created)
 		    git_config_set_int32(local, "mlp.formatVersion", MLP_FORMAT_VERSION) < 0)
 			err = mlp_git_error(MLP_ERROR, "cannot write config");
 		git_config_free(local);
+		git_config_free(repo->cfg);
+		repo->cfg = NULL;
 	}
 	git_config_free(cfg);
 	return err;
+}
+
+/*
+ * The configuration as this process first read it, like git: each
+ * snapshot of libgit2 stats every config file again and copies every
+ * entry, and a command reads a dozen keys.  Borrowed; NULL on failure.
+ */
+static git_config *config(struct mlp_repo *repo)
+{
+	if (!repo->cfg && git_repository_config_snapshot(&repo->cfg, repo->git) < 0)
+		repo->cfg = NULL;
+	return repo->cfg;
 }
 
 /* Returns the `git -c` value for key: 1 found, 0 not. */
@@ -314,10 +329,9 @@ int mlp_config_get_string(struct mlp_repo *repo, const char *key, char **out)
 		*out = mlp_strdup(v ? v : "true");
 		return 0;
 	}
-	if (git_repository_config_snapshot(&cfg, repo->git) < 0)
+	if (!(cfg = config(repo)))
 		return mlp_git_error(MLP_ERROR, "cannot read config");
 	err = git_config_get_string_buf(&buf, cfg, key);
-	git_config_free(cfg);
 	if (err == GIT_ENOTFOUND)
 		return MLP_ENOTFOUND;
 	if (err < 0)
@@ -529,7 +543,7 @@ int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer
 {
 	char *name = identity_part(repo, committer ? "GIT_COMMITTER_NAME" : "GIT_AUTHOR_NAME", "user.name");
 	char *email = identity_part(repo, committer ? "GIT_COMMITTER_EMAIL" : "GIT_AUTHOR_EMAIL", "user.email");
-	struct passwd *pw = getpwuid(getuid());
+	struct passwd *pw = NULL;
 	time_t t = (time_t)(when_ms / 1000);
 	struct tm tm;
 	int offset, err;
@@ -537,6 +551,8 @@ int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer
 	if (!email)
 		email = identity_part(repo, "EMAIL", "user.email");
 	/* git falls back to the account; a tracker should record the run anyway */
+	if (!name || !email)
+		pw = getpwuid(getuid());
 	if (!name)
 		name = mlp_strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
 	if (!email) {
@@ -565,7 +581,7 @@ int mlp_config_get_all(struct mlp_repo *repo, const char *key, char ***out, size
 
 	*out = NULL;
 	*n = 0;
-	if (git_repository_config_snapshot(&cfg, repo->git) < 0) {
+	if (!(cfg = config(repo))) {
 		free(k);
 		return mlp_git_error(MLP_ERROR, "cannot read config");
 	}
@@ -576,7 +592,6 @@ int mlp_config_get_all(struct mlp_repo *repo, const char *key, char ***out, size
 		}
 		git_config_iterator_free(it);
 	}
-	git_config_free(cfg);
 	/* `git -c` values come after the files, as in git */
 	for (size_t i = 0; i < repo->params_nr; i++)
 		if (!strcmp(repo->params[i].key, k)) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *mlp_status_name(enum mlp_status s)
@@ -521,12 +522,31 @@ done:
 
 /* ---- saving ---------------------------------------------------------------- */
 
+/*
+ * A blob from memory.  git_blob_create_from_buffer() goes through a write
+ * stream, which creates its temporary file before it knows the object id
+ * and throws it away when the object exists already (most saves rewrite
+ * an unchanged params.mp or summary.mp): a file creation for nothing.
+ * git_odb_write() hashes first and only freshens an object it has.
+ */
+static int write_blob(git_oid *out, git_repository *git, const void *data, size_t len)
+{
+	git_odb *odb = NULL;
+	int err;
+
+	if (git_repository_odb(&odb, git) < 0)
+		return -1;
+	err = git_odb_write(out, odb, data, len, GIT_OBJECT_BLOB);
+	git_odb_free(odb);
+	return err;
+}
+
 static int insert_blob(git_treebuilder *tb, git_repository *git, const char *name,
 		       const void *data, size_t len)
 {
 	git_oid oid;
 
-	if (git_blob_create_from_buffer(&oid, git, data, len) < 0 ||
+	if (write_blob(&oid, git, data, len) < 0 ||
 	    git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_BLOB) < 0)
 		return mlp_git_error(MLP_ERROR, name);
 	return 0;
@@ -611,7 +631,7 @@ int mlp_run_flush_chunks(struct mlp_repo *repo, struct mlp_run *run)
 			mlp_buf_reset(&data);
 			if ((err = mlp_record_encode_chunk(&data, s, 0, MLP_CHUNK_POINTS)) < 0)
 				break;
-			if (git_blob_create_from_buffer(&oid, repo->git, data.buf, data.len) < 0) {
+			if (write_blob(&oid, repo->git, data.buf, data.len) < 0) {
 				err = mlp_git_error(MLP_ERROR, "metric chunk");
 				break;
 			}
@@ -625,6 +645,59 @@ int mlp_run_flush_chunks(struct mlp_repo *repo, struct mlp_run *run)
 	}
 	mlp_buf_release(&data);
 	return err;
+}
+
+/*
+ * A log file as a blob of its raw bytes (format section 11): no filters,
+ * whatever core.autocrlf or attributes say about paths like it.  The bytes
+ * there when it is opened are taken; a checkpoint's log may grow
+ * meanwhile.  1: *out is set; 0: no such file (and not `missing_empty`).
+ */
+static int log_blob(git_oid *out, git_repository *git, const char *path, int missing_empty)
+{
+	git_odb *odb = NULL;
+	git_odb_stream *st = NULL;
+	char buf[65536];
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	size_t left;
+
+	if (fd < 0 && errno == ENOENT && !missing_empty)
+		return 0;
+	if (fd < 0 && errno != ENOENT)
+		return mlp_error_set(MLP_ERROR, "cannot read '%s': %s", path, strerror(errno));
+	if (fd < 0 || (fstat(fd, &sb) == 0 && sb.st_size == 0)) {
+		/* lazily created logs: no file is an empty log */
+		if (fd >= 0)
+			close(fd);
+		if (write_blob(out, git, "", 0) < 0)
+			return mlp_git_error(MLP_ERROR, path);
+		return 1;
+	}
+	if (sb.st_size < 0 || git_repository_odb(&odb, git) < 0 ||
+	    git_odb_open_wstream(&st, odb, (git_object_size_t)sb.st_size, GIT_OBJECT_BLOB) < 0) {
+		err = mlp_git_error(MLP_ERROR, path);
+		goto done;
+	}
+	for (left = (size_t)sb.st_size; left && !err;) {
+		ssize_t n = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = mlp_error_set(MLP_ERROR, "cannot read '%s': %s", path,
+					    n < 0 ? strerror(errno) : "it was truncated");
+		else if (git_odb_stream_write(st, buf, (size_t)n) < 0)
+			err = mlp_git_error(MLP_ERROR, path);
+		else
+			left -= (size_t)n;
+	}
+	if (!err && git_odb_stream_finalize_write(out, st) < 0)
+		err = mlp_git_error(MLP_ERROR, path);
+done:
+	git_odb_stream_free(st);
+	git_odb_free(odb);
+	close(fd);
+	return err < 0 ? err : 1;
 }
 
 static int write_logs(git_treebuilder *root, struct mlp_repo *repo, const struct mlp_run_files *logs,
@@ -646,10 +719,12 @@ static int write_logs(git_treebuilder *root, struct mlp_repo *repo, const struct
 	const char *paths[2] = { logs->stdout_path, logs->stderr_path };
 	const char *names[2] = { "stdout", "stderr" };
 	for (int i = 0; i < 2 && !err; i++) {
-		if (!paths[i] || access(paths[i], F_OK) < 0)
+		int got;
+		if (!paths[i])
 			continue;
-		if (git_blob_create_from_disk(&oid, repo->git, paths[i]) < 0 ||
-		    git_treebuilder_insert(NULL, ltb, names[i], &oid, GIT_FILEMODE_BLOB) < 0)
+		if ((got = log_blob(&oid, repo->git, paths[i], logs->missing_empty)) < 0)
+			err = got;
+		else if (got && git_treebuilder_insert(NULL, ltb, names[i], &oid, GIT_FILEMODE_BLOB) < 0)
 			err = mlp_git_error(MLP_ERROR, names[i]);
 	}
 	if (!err && git_treebuilder_entrycount(ltb)) {

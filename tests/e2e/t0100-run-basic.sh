@@ -83,6 +83,27 @@ test_expect_success 'logs are stored byte for byte (NUL, high bytes, no final ne
 	cmp expect actual
 '
 
+test_expect_success 'logs keep their CRLF bytes whatever core.autocrlf says' '
+	printf "one\r\ntwo\r\n" >crlf &&
+	git -C repo config core.autocrlf true &&
+	(cd repo && git mlp run -- cat ../crlf) >out 2>err &&
+	git -C repo config --unset core.autocrlf &&
+	id=$(mlp_run_of err -C repo) &&
+	mlp_blob "$id" logs/stdout -C repo >actual &&
+	cmp crlf actual
+'
+
+test_expect_success 'a stream the command leaves empty has no live file, and an empty log' '
+	(cd repo && git mlp run -- sh -c "ls \"\$MLP_RUN_DIR\" >../live-files") 2>err &&
+	test_grep "^metrics.jsonl$" live-files &&
+	! grep "^std" live-files &&
+	id=$(mlp_run_of err -C repo) &&
+	mlp_blob "$id" logs/stdout -C repo >actual &&
+	test_must_be_empty actual &&
+	mlp_blob "$id" logs/stderr -C repo >actual &&
+	test_must_be_empty actual
+'
+
 test_expect_success 'run.mp records v, id, status, cmd, cwd, base, branch, dirty, times' '
 	id=$(cat id-basic) &&
 	mlp_blob "$id" run.mp -C repo >run.mp &&

@@ -138,6 +138,20 @@ test_expect_success 'stale: refs packed by git pack-refs' '
 	test_cmp ref.out packed.out
 '
 
+test_expect_success 'packed refs: a damaged loose run ref hides its packed entry, as in git' '
+	rm -rf damaged &&
+	cp -R repo damaged &&
+	a1=$(cat id-a1) &&
+	mkdir -p damaged/.git/refs/mlp/runs &&
+	echo garbage >"damaged/.git/refs/mlp/runs/$a1" &&
+	git -C damaged for-each-ref --format="%(refname:lstrip=3)" refs/mlp/runs/ 2>/dev/null | sort >expect &&
+	test_line_count = $(($(mlp_runs -C repo | wc -l) - 1)) expect &&
+	git -C damaged mlp ls --all --format=json >damaged.json &&
+	json_get "\"\\n\".join(sorted(r[\"id\"] for r in d))" damaged.json >actual &&
+	test_cmp expect actual &&
+	rm -rf damaged
+'
+
 test_expect_success 'stale: a run changed in a clone and fetched back (forced ref update)' '
 	git clone -q --no-local repo clone &&
 	git -C clone fetch -q origin "refs/mlp/*:refs/mlp/*" &&
