@@ -1130,13 +1130,27 @@ struct match_job {
 	const char *keep;
 	const struct mlp_query *q;
 	unsigned char *verdict;
-	size_t from, to;
+	size_t from, to, part, parts;
 };
 
 static void *match_some(void *arg)
 {
 	struct match_job *j = arg;
 	const struct row *rows = j->ix->rows;
+
+#ifdef MADV_POPULATE_READ
+	if (j->ix->map) {
+		/* this part's share of the mapping's page tables, all at once */
+		const size_t page = 4096, len = j->ix->map_len;
+		size_t from = len * j->part / j->parts / page * page, to = len * (j->part + 1) / j->parts;
+		if (j->part + 1 == j->parts)
+			to = len;
+		else
+			to = to / page * page;
+		if (to > from)
+			madvise((char *)j->ix->map + from, to - from, MADV_POPULATE_READ);	/* a hint */
+	}
+#endif
 
 	for (size_t i = j->from; i < j->to; i++) {
 		int match = 0;
@@ -1160,15 +1174,13 @@ static unsigned char *match_rows(const struct index *ix, const char *keep, const
 	unsigned char *verdict = mlp_malloc(ix->nr ? ix->nr : 1);
 	struct match_job job[MLP_MAX_THREADS];
 
-#ifdef MADV_POPULATE_READ
-	if (ix->map)
-		madvise(ix->map, ix->map_len, MADV_POPULATE_READ);	/* a hint: errors do not matter */
-#endif
 	for (size_t t = 0; t < nt; t++) {
 		job[t].ix = ix;
 		job[t].keep = keep;
 		job[t].q = q;
 		job[t].verdict = verdict;
+		job[t].part = t;
+		job[t].parts = nt;
 		job[t].from = ix->nr * t / nt;
 		job[t].to = ix->nr * (t + 1) / nt;
 	}

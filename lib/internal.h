@@ -50,8 +50,8 @@ struct mlp_mp;
  * first entry and *n entries, 0 when absent, < 0 when corrupt.
  */
 int mlp_record_open_map(struct mlp_mp *r, const void *data, size_t len, const char *field, uint32_t *n);
-/* One metric's map of summary fields at `r` into `s` (s->key untouched). */
-int mlp_record_read_summary(struct mlp_mp *r, struct mlp_summary *s);
+/* The "last" field of one metric's map of summary fields at `r` (0 when absent). */
+int mlp_record_read_summary_last(struct mlp_mp *r, double *last);
 
 #define MLP_MAX_THREADS 4
 size_t mlp_threads(size_t n, size_t min);

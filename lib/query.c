@@ -9,6 +9,7 @@
  * length is capped.  Every error carries the column it was found at.
  */
 #include "query.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -1613,6 +1614,35 @@ static void merge_sort(const struct sorter *s, size_t *idx, size_t nr)
 typedef int (*sort_get_fn)(const void *items, size_t i, const struct key *k,
 			   struct mlp_value *tmp, const struct mlp_value **out);
 
+struct sort_job {
+	const void *items;
+	const struct key *k;
+	size_t nkeys;
+	sort_get_fn get;
+	struct sort_val *vals;
+	size_t from, to;
+	int err;
+};
+
+static void *sort_values(void *arg)
+{
+	struct sort_job *j = arg;
+
+	for (size_t i = j->from; i < j->to; i++) {
+		for (size_t n = 0; n < j->nkeys; n++) {
+			struct sort_val *sv = &j->vals[i * j->nkeys + n];
+			struct mlp_value tmp;
+			const struct mlp_value *v = NULL;
+			if ((j->err = j->get(j->items, i, &j->k[n], &tmp, &v)))
+				return NULL;
+			sv->rank = sort_rank(v);
+			if (v)
+				sv->v = *v;	/* borrowed: runs and views outlive the sort */
+		}
+	}
+	return NULL;
+}
+
 static int sort_order(size_t **order_out, const void *items, size_t nr, const char *const *keys,
 		      size_t nkeys, sort_get_fn get, int view_only)
 {
@@ -1644,17 +1674,18 @@ static int sort_order(size_t **order_out, const void *items, size_t nr, const ch
 		goto done;
 	}
 	vals = mlp_calloc(nr * nkeys, sizeof(*vals));
-	for (size_t i = 0; i < nr; i++) {
-		for (size_t j = 0; j < nkeys; j++) {
-			struct sort_val *sv = &vals[i * nkeys + j];
-			struct mlp_value tmp;
-			const struct mlp_value *v = NULL;
-			if ((err = get(items, i, &k[j], &tmp, &v)))
-				goto done;
-			sv->rank = sort_rank(v);
-			if (v)
-				sv->v = *v;	/* borrowed: runs and views outlive the sort */
+	{
+		/* the values of many items are looked up on every core */
+		struct sort_job job[MLP_MAX_THREADS];
+		size_t nt = mlp_threads(nr, 2048);
+		for (size_t t = 0; t < nt; t++) {
+			job[t] = (struct sort_job){ items, k, nkeys, get, vals, nr * t / nt, nr * (t + 1) / nt, 0 };
 		}
+		mlp_run_parts(sort_values, job, sizeof(job[0]), nt);
+		for (size_t t = 0; t < nt && !err; t++)
+			err = job[t].err;
+		if (err)
+			goto done;
 	}
 	idx = mlp_malloc(nr * sizeof(*idx));
 	for (size_t i = 0; i < nr; i++)

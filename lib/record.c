@@ -712,9 +712,25 @@ int mlp_record_open_map(struct mlp_mp *r, const void *data, size_t len, const ch
 	return 0;
 }
 
-int mlp_record_read_summary(struct mlp_mp *r, struct mlp_summary *s)
+int mlp_record_read_summary_last(struct mlp_mp *r, double *last)
 {
-	return read_summary_fields(r, s);
+	uint32_t fn;
+	int err;
+
+	*last = 0;	/* as a summary without "last" decodes */
+	if ((err = mlp_mp_read_map(r, &fn)) < 0)
+		return err;
+	for (uint32_t f = 0; f < fn; f++) {
+		const char *fk;
+		uint32_t fkl;
+		if ((err = mlp_mp_read_str(r, &fk, &fkl)) < 0)
+			return err;
+		/* the last "last" wins, as in read_summary_field() */
+		err = keyis(fk, fkl, "last") ? mlp_mp_read_double(r, last) : mlp_mp_skip(r);
+		if (err < 0)
+			return err;
+	}
+	return 0;
 }
 
 struct chunk_cols {

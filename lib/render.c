@@ -1484,11 +1484,10 @@ static void *view_cells(void *arg)
 			}
 			mlp_buf_reset(&f);
 			if (more > 0 && !c) {
-				struct mlp_summary sm;
-				memset(&sm, 0, sizeof(sm));
-				if (mlp_record_read_summary(&it.r, &sm) < 0)
+				double last;
+				if (mlp_record_read_summary_last(&it.r, &last) < 0)
 					goto bad;
-				mlp_format_number(&f, sm.last);
+				mlp_format_number(&f, last);
 				if ((more = vit_next(&it, &k, &kl)) < 0)
 					goto bad;
 			} else {
