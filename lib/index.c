@@ -1122,7 +1122,7 @@ static void decode_rows(const struct index *ix, const size_t *rows, size_t n, st
  * cores.  A verdict of 2 leaves the row to the caller: a damaged record,
  * or an error whose message must be set in the caller's thread.
  */
-#define MATCH_AHEAD 8
+#define MATCH_AHEAD 16
 #define MATCH_PARALLEL 2048	/* rows: below this, one thread is quicker */
 
 struct match_job {
@@ -1158,6 +1158,7 @@ static void *match_some(void *arg)
 			const struct row *a = &rows[i + MATCH_AHEAD];
 			__builtin_prefetch(a->rec[1]);
 			__builtin_prefetch(a->rec[2]);
+			__builtin_prefetch(a->rec[2] + 64);
 		}
 		if ((j->keep && !j->keep[i]) || rows[i].broken) {
 			j->verdict[i] = 2;

@@ -1069,6 +1069,14 @@ static void table_append(struct mlp_table *t, const struct mlp_table *part)
 	mlp_buf_add(&t->text, part->text.buf, part->text.len);
 }
 
+/* Room in `t` for `rows` rows of cells of about 8 bytes each: no growing as they come. */
+static void table_presize(struct mlp_table *t, size_t rows)
+{
+	t->alloc = rows * t->cols;
+	t->cells = mlp_realloc(t->cells, (t->alloc ? t->alloc : 1) * sizeof(struct cell));
+	mlp_buf_grow(&t->text, t->alloc * 8);
+}
+
 /* Room in `t` for the cells of the n tables `parts`, in one allocation each. */
 static void table_reserve(struct mlp_table *t, const struct mlp_table *parts, size_t n, size_t stride)
 {
@@ -1104,6 +1112,7 @@ static void list_cells(struct mlp_table *t, const struct mlp_run_list *list, enu
 		size_t from = list->nr * k / nt, to = list->nr * (k + 1) / nt;
 		mlp_table_init(&job[k].part, t->cols);
 		job[k].part.clean = text_flags(fmt) + 1;
+		table_presize(&job[k].part, to - from);
 		job[k].runs = (const struct mlp_run *const *)list->runs + from;
 		job[k].nr = to - from;
 		job[k].fmt = fmt;
@@ -1555,6 +1564,7 @@ int mlp_render_views(struct mlp_buf *b, const struct mlp_view_list *l, enum mlp_
 		size_t from = l->nr * k / nt, to = l->nr * (k + 1) / nt;
 		mlp_table_init(&job[k].part, t.cols);
 		job[k].part.clean = text_flags(fmt) + 1;
+		table_presize(&job[k].part, to - from);
 		job[k].fmt = fmt;
 		job[k].views = l->views + from;
 		job[k].nr = to - from;
