@@ -25,6 +25,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -443,13 +444,8 @@ static int id_cmp(const void *a, const void *b)
 	return memcmp(((const struct id_idx *)a)->id, ((const struct id_idx *)b)->id, 16);
 }
 
-struct ref_ent {
-	unsigned char id[16];
-	git_oid oid;
-};
-
 /* The run refs: ids and commits. */
-static int list_refs(struct ref_ent **out, size_t *nr, struct mlp_repo *repo)
+static int list_refs(struct mlp_index_ref **out, size_t *nr, struct mlp_repo *repo)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref = NULL;
@@ -484,79 +480,196 @@ static int list_refs(struct ref_ent **out, size_t *nr, struct mlp_repo *repo)
 }
 
 /*
+ * Loading runs from git is what a rebuild costs: a commit, a tree and
+ * three records inflated per run (10,000 runs fetched at once: about
+ * 0.6 s of one core).  The runs to load are read on every core, a chunk
+ * at a time so that memory stays bounded, and added to the sink in ref
+ * order by the calling thread.  Each worker reads through its own
+ * repository wrapped around the shared object database: libgit2's
+ * git_odb locks internally, a git_repository must not be shared
+ * (libgit2's docs/threading.md).
+ */
+#define LOAD_CHUNK 1024
+#define LOAD_BATCH 16
+#define LOAD_THREADS 4
+
+struct loaded {
+	struct mlp_run *run;	/* NULL: `error` says why */
+	struct mlp_buf raw[3];
+	char *error;
+};
+
+struct loader {
+	struct mlp_repo *repo;
+	git_odb *odb;		/* shared by the workers */
+	const struct mlp_index_ref *refs;
+	const size_t *todo;	/* indices into refs */
+	struct loaded *out;	/* one per todo entry */
+	size_t n;
+	atomic_size_t next;
+};
+
+static void load_one(struct loaded *l, struct mlp_repo *repo, const struct mlp_index_ref *ref)
+{
+	char id[MLP_ID_HEXSZ + 1];
+
+	hex(id, ref->id, 16);
+	if (mlp_run_load_oid(&l->run, repo, id, &ref->oid, 0, l->raw) < 0) {
+		l->run = NULL;
+		l->error = mlp_strdup(mlp_error_message());
+	}
+}
+
+static void load_some(struct loader *ld, struct mlp_repo *repo)
+{
+	size_t k;
+
+	while ((k = atomic_fetch_add(&ld->next, LOAD_BATCH)) < ld->n)
+		for (size_t j = k; j < ld->n && j < k + LOAD_BATCH; j++)
+			load_one(&ld->out[j], repo, &ld->refs[ld->todo[j]]);
+}
+
+static void *load_main(void *arg)
+{
+	struct loader *ld = arg;
+	struct mlp_repo own = *ld->repo;
+
+	if (git_repository_wrap_odb(&own.git, ld->odb) < 0)
+		return NULL;	/* the other threads do its share */
+	load_some(ld, &own);
+	git_repository_free(own.git);
+	return NULL;
+}
+
+/* Loads refs[todo[0..n)] into out[0..n), on every core when there are many. */
+static void load_runs(struct loader *ld)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = ld->n < 4 * LOAD_BATCH || cpus < 2 || !ld->odb ? 1
+		    : cpus > LOAD_THREADS ? LOAD_THREADS : (size_t)cpus;
+	pthread_t th[LOAD_THREADS];
+	size_t started = 0;
+
+	atomic_store(&ld->next, 0);
+	for (size_t t = 1; t < nt; t++, started++)
+		if (pthread_create(&th[started], NULL, load_main, ld))
+			break;
+	load_some(ld, ld->repo);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+}
+
+/*
  * One row per ref into `rows`, its records into `s`: from the old index
  * `old` where the ref still names the same commit, else from git.  Runs
  * that fail to load are reported through `warn` and kept as broken rows
  * without records.
  */
-static size_t build_rows(struct row *rows, const struct ref_ent *refs, size_t n,
+static size_t build_rows(struct row *rows, const struct mlp_index_ref *refs, size_t n,
 			 const struct index *old, struct sink *s, struct mlp_repo *repo,
 			 size_t *skipped, mlp_warn_fn warn, void *data)
 {
-	size_t loaded = 0;
-
+	size_t loaded = 0, *todo = mlp_malloc(LOAD_CHUNK * sizeof(*todo));
+	struct loaded *got = mlp_calloc(LOAD_CHUNK, sizeof(*got));
 	struct id_idx *by_id = mlp_calloc(old->nr ? old->nr : 1, sizeof(*by_id));
+	struct loader ld;
 
+	memset(&ld, 0, sizeof(ld));
+	ld.repo = repo;
+	ld.refs = refs;
+	ld.todo = todo;
+	ld.out = got;
+	if (git_repository_odb(&ld.odb, repo->git) < 0)
+		ld.odb = NULL;	/* loaded here, one by one, where the error is reported */
 	for (size_t i = 0; i < old->nr; i++) {
 		memcpy(by_id[i].id, old->rows[i].id, 16);
 		by_id[i].idx = i;
 	}
 	mlp_qsort(by_id, old->nr, sizeof(*by_id), id_cmp);
-	for (size_t i = 0; i < n; i++) {
-		struct row *r = &rows[i];
-		struct id_idx key, *found = NULL;
-		struct mlp_run *run = NULL;
-		struct mlp_buf raw[3];
-		char id[MLP_ID_HEXSZ + 1];
-		const char *name;
+	/*
+	 * Every object is read once: libgit2's object cache would only grow.
+	 * Nor is each object's SHA-1 computed again (13% of a rebuild): git
+	 * does not either when it reads, zlib checks each object's bytes,
+	 * and the records are decoded by the same bounded decoders as any.
+	 */
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	for (size_t start = 0; start < n; start += LOAD_CHUNK) {
+		size_t end = n - start > LOAD_CHUNK ? start + LOAD_CHUNK : n, k = 0;
 
-		memset(r, 0, sizeof(*r));
-		memcpy(r->id, refs[i].id, 16);
-		memcpy(r->commit, refs[i].oid.id, 20);
-		r->off = s->off;
-		memcpy(key.id, refs[i].id, 16);
-		if (old->nr)
-			found = bsearch(&key, by_id, old->nr, sizeof(*by_id), id_cmp);
-		if (found && !memcmp(old->rows[found->idx].commit, r->commit, 20)) {
-			/* unchanged ref: the row stands (it is decoded when shown) */
-			const struct row *o = &old->rows[found->idx];
-			*r = *o;
-			if (s->fd < 0 && !old->mem.buf) {
-				r->off = KEPT;	/* in memory: its records stay in the old mapping */
+		/* the old index's rows first: what is left is read from git */
+		for (size_t i = start; i < end; i++) {
+			struct row *r = &rows[i];
+			struct id_idx key, *found = NULL;
+
+			memset(r, 0, sizeof(*r));
+			memcpy(r->id, refs[i].id, 16);
+			memcpy(r->commit, refs[i].oid.id, 20);
+			memcpy(key.id, refs[i].id, 16);
+			if (old->nr)
+				found = bsearch(&key, by_id, old->nr, sizeof(*by_id), id_cmp);
+			if (found && !memcmp(old->rows[found->idx].commit, r->commit, 20)) {
+				*r = old->rows[found->idx];
+				r->off = KEPT;	/* for now: kept rows are placed below */
 				continue;
 			}
+			todo[k++] = i;
+		}
+		ld.n = k;
+		load_runs(&ld);
+		k = 0;
+		for (size_t i = start; i < end; i++) {
+			struct row *r = &rows[i];
+			struct loaded *l;
+			const char *name;
+
+			if (r->off == KEPT) {
+				/* unchanged ref: the row stands (it is decoded when shown) */
+				const struct row o = *r;
+				if (s->fd < 0 && !old->mem.buf)
+					continue;	/* in memory: its records stay in the old mapping */
+				r->off = s->off;
+				for (int f = 0; f < 3; f++)
+					sink_add(s, o.rec[f], o.len[f]);
+				sink_name(s, r, o.name, o.name_len);
+				continue;
+			}
+			l = &got[k++];
 			r->off = s->off;
-			for (int f = 0; f < 3; f++)
-				sink_add(s, o->rec[f], o->len[f]);
-			sink_name(s, r, o->name, o->name_len);
-			continue;
+			loaded++;
+			if (!l->run) {
+				/* remembered as broken, so the next listing reports it again */
+				r->broken = r->reported = 1;
+				(*skipped)++;
+				if (warn)
+					warn(data, l->error ? l->error : "cannot load a run");
+				free(l->error);
+				memset(l, 0, sizeof(*l));
+				continue;
+			}
+			r->has_ws = l->run->workspace[0] && !unhex(r->workspace, l->run->workspace, 20);
+			r->has_base = l->run->base[0] && !unhex(r->base, l->run->base, 20);
+			r->status = (unsigned char)l->run->status;
+			r->dirty = (unsigned char)!!l->run->dirty;
+			r->started = l->run->started;
+			r->commit_time = l->run->commit_time;
+			for (int f = 0; f < 3; f++) {
+				r->len[f] = (uint32_t)l->raw[f].len;	/* records are at most 64 MiB */
+				sink_add(s, l->raw[f].buf, l->raw[f].len);
+				mlp_buf_release(&l->raw[f]);
+			}
+			name = l->run->name ? l->run->name : "";
+			sink_name(s, r, name, strlen(name));
+			mlp_run_free(l->run);
+			memset(l, 0, sizeof(*l));
 		}
-		hex(id, refs[i].id, 16);
-		loaded++;
-		if (mlp_run_load_oid(&run, repo, id, &refs[i].oid, 0, raw) < 0) {
-			/* remembered as broken, so the next listing reports it again */
-			r->broken = r->reported = 1;
-			(*skipped)++;
-			if (warn)
-				warn(data, mlp_error_message());
-			continue;
-		}
-		r->has_ws = run->workspace[0] && !unhex(r->workspace, run->workspace, 20);
-		r->has_base = run->base[0] && !unhex(r->base, run->base, 20);
-		r->status = (unsigned char)run->status;
-		r->dirty = (unsigned char)!!run->dirty;
-		r->started = run->started;
-		r->commit_time = run->commit_time;
-		for (int f = 0; f < 3; f++) {
-			r->len[f] = (uint32_t)raw[f].len;	/* records are at most 64 MiB */
-			sink_add(s, raw[f].buf, raw[f].len);
-			mlp_buf_release(&raw[f]);
-		}
-		name = run->name ? run->name : "";
-		sink_name(s, r, name, strlen(name));
-		mlp_run_free(run);
 	}
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
+	git_odb_free(ld.odb);
 	free(by_id);
+	free(todo);
+	free(got);
 	return loaded;
 }
 
@@ -642,18 +755,23 @@ static void write_rows(struct index *ix, struct mlp_repo *repo, const char *path
  * (best effort: a cache that cannot be written is rebuilt next time).
  */
 static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int write,
-		   size_t *skipped, mlp_warn_fn warn, void *data)
+		   const struct mlp_index_refs *given, size_t *skipped, mlp_warn_fn warn, void *data)
 {
-	struct ref_ent *refs;
+	struct mlp_index_ref *refs = NULL, *listed = NULL;
 	struct row *rows;
 	struct sink s = { -1, NULL, MLP_BUF_INIT, MLP_BUF_INIT, 0, 0, 0 };
 	char *path = index_path(repo);
 	size_t n, loaded;
-	int to_file, err = list_refs(&refs, &n, repo);
+	int to_file, err = 0;
 
-	if (err < 0) {
+	if (given) {
+		refs = given->e;
+		n = given->nr;
+	} else if ((err = list_refs(&listed, &n, repo)) < 0) {
 		free(path);
 		return err;
+	} else {
+		refs = listed;
 	}
 	rows = mlp_calloc(n ? n : 1, sizeof(*rows));
 	s.base = s.off = HEADER_SIZE + (uint64_t)n * ROW_SIZE;
@@ -669,10 +787,7 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 			s.failed = 1;
 	}
 	to_file = s.fd >= 0;
-	/* every object is read once: libgit2's object cache would only grow */
-	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 	loaded = build_rows(rows, refs, n, ix, &s, repo, skipped, warn, data);
-	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
 	mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
 	if (to_file) {
 		size_t again = 0;
@@ -692,9 +807,7 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 		mlp_buf_reset(&s.out);
 		mlp_buf_reset(&s.names);
 		s.off = s.base;
-		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 		build_rows(rows, refs, n, ix, &s, repo, &again, NULL, NULL);
-		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
 		mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
 	}
 	/* in memory: point the new rows at their records; the old mapping stays */
@@ -729,7 +842,7 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 		write_rows(ix, repo, path);
 done:
 	free(rows);
-	free(refs);
+	free(listed);
 	free(s.tmp);
 	mlp_buf_release(&s.out);
 	mlp_buf_release(&s.names);
@@ -760,13 +873,26 @@ static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write, siz
 	}
 	if (err == 1 && ix->sig == sig)
 		return 0;
-	return rebuild(ix, repo, sig, write, skipped, warn, data);
+	return rebuild(ix, repo, sig, write, NULL, skipped, warn, data);
 }
 
 static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 		      mlp_warn_fn warn, void *data)
 {
 	return open_index_rw(ix, repo, 1, skipped, warn, data);
+}
+
+int mlp_index_refs_read(struct mlp_index_refs *out, struct mlp_repo *repo)
+{
+	/* the signature first: refs that change after it are never taken as current */
+	out->sig = refs_signature(repo);
+	return list_refs(&out->e, &out->nr, repo);
+}
+
+void mlp_index_refs_release(struct mlp_index_refs *refs)
+{
+	free(refs->e);
+	memset(refs, 0, sizeof(*refs));
 }
 
 int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
@@ -1047,10 +1173,32 @@ int mlp_run_list_all(struct mlp_run_list *out, struct mlp_repo *repo, mlp_warn_f
 	return mlp_run_list_select(out, repo, NULL, warn, data);
 }
 
+/* (*names)[i]: the name of run ids[i] per the rows of `ix`, or NULL. */
+static void names_in(char **names, const struct index *ix, char *const *ids, size_t n)
+{
+	struct id_idx *by_id = mlp_calloc(ix->nr ? ix->nr : 1, sizeof(*by_id));
+
+	for (size_t i = 0; i < ix->nr; i++) {
+		memcpy(by_id[i].id, ix->rows[i].id, 16);
+		by_id[i].idx = i;
+	}
+	mlp_qsort(by_id, ix->nr, sizeof(*by_id), id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct id_idx key, *found;
+		const struct row *r;
+		if (strlen(ids[i]) != MLP_ID_HEXSZ || unhex(key.id, ids[i], 16) < 0)
+			continue;
+		found = ix->nr ? bsearch(&key, by_id, ix->nr, sizeof(*by_id), id_cmp) : NULL;
+		r = found ? &ix->rows[found->idx] : NULL;
+		if (r && !r->broken && r->name_len)
+			names[i] = mlp_strndup(r->name, r->name_len);
+	}
+	free(by_id);
+}
+
 int mlp_run_names_of(char ***names, struct mlp_repo *repo, char *const *ids, size_t n)
 {
 	struct index ix = { 0 };
-	struct id_idx *by_id;
 	size_t skipped = 0;
 	int err;
 
@@ -1061,25 +1209,28 @@ int mlp_run_names_of(char ***names, struct mlp_repo *repo, char *const *ids, siz
 		index_free(&ix);
 		return err;
 	}
-	by_id = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(*by_id));
-	for (size_t i = 0; i < ix.nr; i++) {
-		memcpy(by_id[i].id, ix.rows[i].id, 16);
-		by_id[i].idx = i;
-	}
-	mlp_qsort(by_id, ix.nr, sizeof(*by_id), id_cmp);
-	for (size_t i = 0; i < n; i++) {
-		struct id_idx key, *found;
-		const struct row *r;
-		if (strlen(ids[i]) != MLP_ID_HEXSZ || unhex(key.id, ids[i], 16) < 0)
-			continue;
-		found = ix.nr ? bsearch(&key, by_id, ix.nr, sizeof(*by_id), id_cmp) : NULL;
-		r = found ? &ix.rows[found->idx] : NULL;
-		if (r && !r->broken && r->name_len)
-			(*names)[i] = mlp_strndup(r->name, r->name_len);
-	}
-	free(by_id);
+	names_in(*names, &ix, ids, n);
 	index_free(&ix);
 	return 0;
+}
+
+int mlp_index_update(struct mlp_repo *repo, const struct mlp_index_refs *refs, char *const *ids,
+		     size_t n, char **names, mlp_warn_fn warn, void *data)
+{
+	struct index ix = { 0 };
+	size_t skipped = 0;
+	int err = load_index(&ix, repo);
+
+	if (err < 0)
+		index_free(&ix);	/* replaced; the next listing says nothing either */
+	if (err != 1 || ix.sig != refs->sig)
+		err = rebuild(&ix, repo, refs->sig, 1, refs, &skipped, warn, data);
+	else
+		err = 0;
+	if (err == 0 && n)
+		names_in(names, &ix, ids, n);
+	index_free(&ix);
+	return err;
 }
 
 int mlp_index_runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, const git_oid *commits, size_t nc)
