@@ -160,6 +160,22 @@ static void hash_file(XXH64_state_t *h, const char *path)
 	close(fd);
 }
 
+/* The stat data of a loose ref, and its bytes when recent (see hash_loose). */
+static void hash_loose_stat(XXH64_state_t *h, const struct stat *st, time_t now, const char *buf,
+			    ssize_t n)
+{
+	XXH64_update(h, &st->st_ino, sizeof(st->st_ino));
+	XXH64_update(h, &st->st_size, sizeof(st->st_size));
+	XXH64_update(h, &st->st_mtim, sizeof(st->st_mtim));
+	XXH64_update(h, &st->st_ctim, sizeof(st->st_ctim));
+	if (now - st->st_mtim.tv_sec <= 2 || now - st->st_ctim.tv_sec <= 2) {
+		if (n > 0)
+			XXH64_update(h, buf, (size_t)n);
+		else
+			XXH64_update(h, "unreadable", 10);
+	}
+}
+
 /*
  * A loose ref by its stat data (inode, size, times), and by its bytes
  * when it changed in the last few seconds: file times are as coarse as
@@ -172,44 +188,123 @@ static void hash_loose(XXH64_state_t *h, int dfd, const char *name, time_t now)
 {
 	struct stat st;
 	char buf[256];
+	ssize_t n = -1;
 
 	XXH64_update(h, name, strlen(name) + 1);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		XXH64_update(h, "missing", 7);
 		return;
 	}
-	XXH64_update(h, &st.st_ino, sizeof(st.st_ino));
-	XXH64_update(h, &st.st_size, sizeof(st.st_size));
-	XXH64_update(h, &st.st_mtim, sizeof(st.st_mtim));
-	XXH64_update(h, &st.st_ctim, sizeof(st.st_ctim));
 	if (now - st.st_mtim.tv_sec <= 2 || now - st.st_ctim.tv_sec <= 2) {
 		int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-		if (n > 0)
-			XXH64_update(h, buf, (size_t)n);
-		else
-			XXH64_update(h, "unreadable", 10);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
 		if (fd >= 0)
 			close(fd);
 	}
+	hash_loose_stat(h, &st, now, buf, n);
 }
 
-static uint64_t refs_signature(struct mlp_repo *repo)
+static void ref_add(struct mlp_index_ref **out, size_t *nr, size_t *alloc, const char *id,
+		    const char *hexoid)
+{
+	if (*nr == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 256;
+		*out = mlp_realloc(*out, *alloc * sizeof(**out));
+	}
+	unhex((*out)[*nr].id, id, 16);
+	git_oid_fromstrn(&(*out)[*nr].oid, hexoid, MLP_OID_HEXSZ);
+	(*nr)++;
+}
+
+/*
+ * The run refs of packed-refs ("<oid> <name>" lines; "#" and "^" lines
+ * are not refs) into `out`.
+ */
+static void parse_packed(struct mlp_index_ref **out, size_t *nr, size_t *alloc, const char *p, size_t len)
+{
+	const char *end = p + len;
+	size_t plen = strlen(MLP_REF_PREFIX);
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+		if (eol - p == MLP_OID_HEXSZ + 1 + (ptrdiff_t)plen + MLP_ID_HEXSZ && p[MLP_OID_HEXSZ] == ' ' &&
+		    mlp_hex_valid(p, MLP_OID_HEXSZ) && !memcmp(p + MLP_OID_HEXSZ + 1, MLP_REF_PREFIX, plen) &&
+		    mlp_hex_valid(p + MLP_OID_HEXSZ + 1 + plen, MLP_ID_HEXSZ))
+			ref_add(out, nr, alloc, p + MLP_OID_HEXSZ + 1 + plen, p);
+		p = eol + 1;
+	}
+}
+
+/* Hashes packed-refs as hash_file() does, and parses it when `out` is set. */
+static void hash_packed(XXH64_state_t *h, const char *path, struct mlp_index_ref **out, size_t *nr,
+			size_t *alloc)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map;
+
+	if (!out) {
+		if (fd >= 0)
+			close(fd);
+		hash_file(h, path);
+		return;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		XXH64_update(h, "missing", 7);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	XXH64_update(h, &st.st_size, sizeof(st.st_size));
+	if (st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			XXH64_update(h, map, (size_t)st.st_size);
+			parse_packed(out, nr, alloc, map, (size_t)st.st_size);
+			munmap(map, (size_t)st.st_size);
+		} else {
+			XXH64_update(h, &st.st_mtim, sizeof(st.st_mtim));
+			*nr = (size_t)-1;	/* unread: listed by libgit2 */
+		}
+	}
+	close(fd);
+}
+
+static int ref_id_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct mlp_index_ref *)a)->id, ((const struct mlp_index_ref *)b)->id, 16);
+}
+
+/*
+ * The signature of the run refs; with `out`, the refs too, read in the
+ * same pass: each loose ref is opened once, its stat data and bytes
+ * taken from the same file (refs are replaced by rename, never
+ * rewritten in place), instead of libgit2 reading every file again.
+ * Anything git would read differently from the way we parse it (a
+ * symlink, a directory, a symbolic or damaged ref, an unreadable
+ * packed-refs) sets *nr to (size_t)-1: libgit2 lists the refs then.
+ */
+static uint64_t scan_refs(struct mlp_repo *repo, struct mlp_index_ref **out, size_t *nr)
 {
 	const char *common = git_repository_commondir(repo->git);
 	const char *sep = common[strlen(common) - 1] == '/' ? "" : "/";
 	struct mlp_buf p = MLP_BUF_INIT;
 	XXH64_state_t *h = XXH64_createState();
 	struct loose *l = NULL;
-	size_t n = 0, alloc = 0;
+	struct mlp_index_ref *loose = NULL;
+	size_t n = 0, alloc = 0, nloose = 0, aloose = 0, alloc_out = 0, npacked;
 	time_t now = time(NULL);
 	uint64_t sig;
 	DIR *d;
 	struct dirent *e;
 
+	if (out) {
+		*out = NULL;
+		*nr = 0;
+	}
 	XXH64_reset(h, 0);
 	mlp_buf_addf(&p, "%s%spacked-refs", common, sep);
-	hash_file(h, p.buf);
+	hash_packed(h, p.buf, out, nr, &alloc_out);
 	mlp_buf_reset(&p);
 	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, sep);
 	d = opendir(p.buf);
@@ -224,15 +319,71 @@ static uint64_t refs_signature(struct mlp_repo *repo)
 		n++;
 	}
 	mlp_qsort(l, n, sizeof(*l), loose_cmp);
-	for (size_t i = 0; d && i < n; i++)
-		hash_loose(h, dirfd(d), l[i].name, now);
+	for (size_t i = 0; d && i < n; i++) {
+		const char *name = l[i].name;
+		struct stat st;
+		char buf[256];
+		ssize_t got;
+		int fd;
+
+		if (!out || *nr == (size_t)-1 || strlen(name) != MLP_ID_HEXSZ ||
+		    !mlp_hex_valid(name, MLP_ID_HEXSZ)) {
+			/* not a run ref (a lock file...): hashed, never listed */
+			hash_loose(h, dirfd(d), name, now);
+			continue;
+		}
+		XXH64_update(h, name, strlen(name) + 1);
+		fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			/* gone meanwhile, a symlink, a directory: as hash_loose() */
+			if (fd >= 0)
+				close(fd);
+			*nr = (size_t)-1;
+			hash_loose(h, dirfd(d), name, now);
+			continue;
+		}
+		got = read(fd, buf, sizeof(buf));
+		close(fd);
+		hash_loose_stat(h, &st, now, buf, got);
+		if (got >= MLP_OID_HEXSZ + 1 && mlp_hex_valid(buf, MLP_OID_HEXSZ) && buf[MLP_OID_HEXSZ] == '\n' &&
+		    got == MLP_OID_HEXSZ + 1)
+			ref_add(&loose, &nloose, &aloose, name, buf);
+		else
+			*nr = (size_t)-1;	/* symbolic or damaged: libgit2 decides */
+	}
 	if (d)
 		closedir(d);
 	sig = XXH64_digest(h);
 	XXH64_freeState(h);
 	free(l);
 	mlp_buf_release(&p);
+	if (!out)
+		return sig;
+	if (*nr == (size_t)-1) {
+		free(*out);
+		free(loose);
+		*out = NULL;
+		return sig;
+	}
+	/* a loose ref hides the packed one of the same name */
+	npacked = *nr;
+	*nr = 0;
+	mlp_qsort(loose, nloose, sizeof(*loose), ref_id_cmp);
+	for (size_t i = 0; i < npacked; i++)
+		if (!nloose || !bsearch(&(*out)[i], loose, nloose, sizeof(*loose), ref_id_cmp))
+			(*out)[(*nr)++] = (*out)[i];
+	if (*nr + nloose > alloc_out)
+		*out = mlp_realloc(*out, (*nr + nloose + 1) * sizeof(**out));
+	if (nloose)
+		memcpy(*out + *nr, loose, nloose * sizeof(*loose));
+	*nr += nloose;
+	free(loose);
 	return sig;
+}
+
+static uint64_t refs_signature(struct mlp_repo *repo)
+{
+	return scan_refs(repo, NULL, NULL);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -884,8 +1035,10 @@ static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 
 int mlp_index_refs_read(struct mlp_index_refs *out, struct mlp_repo *repo)
 {
-	/* the signature first: refs that change after it are never taken as current */
-	out->sig = refs_signature(repo);
+	out->sig = scan_refs(repo, &out->e, &out->nr);
+	if (out->nr != (size_t)-1)
+		return 0;
+	/* listed after the signature: refs that change meanwhile are never taken as current */
 	return list_refs(&out->e, &out->nr, repo);
 }
 
