@@ -634,17 +634,21 @@ static int list_refs(struct mlp_index_ref **out, size_t *nr, struct mlp_repo *re
  * Loading runs from git is what a rebuild costs: a commit, a tree and
  * three records inflated per run (10,000 runs fetched at once: about
  * 0.6 s of one core).  The runs to load are read on every core, a chunk
- * at a time so that memory stays bounded, and added to the sink in ref
- * order by the calling thread.  Each worker reads through its own
- * repository wrapped around the shared object database: libgit2's
- * git_odb locks internally, a git_repository must not be shared
- * (libgit2's docs/threading.md).
+ * at a time, and added to the sink in ref order by the calling thread.
+ * Records may be 64 MiB each (a hostile remote's compress to nothing),
+ * so the workers stop taking runs once the chunk holds LOAD_BUDGET bytes
+ * and the rest of it is loaded one run at a time, as without threads.
+ * Each worker reads through its own repository wrapped around the
+ * shared object database: libgit2's git_odb locks internally, a
+ * git_repository must not be shared (libgit2's docs/threading.md).
  */
 #define LOAD_CHUNK 1024
-#define LOAD_BATCH 16
+#define LOAD_MIN 64		/* fewer runs than this: not worth a thread */
 #define LOAD_THREADS 4
+#define LOAD_BUDGET (64u << 20)
 
 struct loaded {
+	int done;
 	struct mlp_run *run;	/* NULL: `error` says why */
 	struct mlp_buf raw[3];
 	char *error;
@@ -658,26 +662,29 @@ struct loader {
 	struct loaded *out;	/* one per todo entry */
 	size_t n;
 	atomic_size_t next;
+	atomic_size_t bytes;	/* of the records loaded into `out` */
 };
 
-static void load_one(struct loaded *l, struct mlp_repo *repo, const struct mlp_index_ref *ref)
+static size_t load_one(struct loaded *l, struct mlp_repo *repo, const struct mlp_index_ref *ref)
 {
 	char id[MLP_ID_HEXSZ + 1];
 
 	hex(id, ref->id, 16);
+	l->done = 1;
 	if (mlp_run_load_oid(&l->run, repo, id, &ref->oid, 0, l->raw) < 0) {
 		l->run = NULL;
 		l->error = mlp_strdup(mlp_error_message());
+		return 0;
 	}
+	return l->raw[0].len + l->raw[1].len + l->raw[2].len;
 }
 
 static void load_some(struct loader *ld, struct mlp_repo *repo)
 {
 	size_t k;
 
-	while ((k = atomic_fetch_add(&ld->next, LOAD_BATCH)) < ld->n)
-		for (size_t j = k; j < ld->n && j < k + LOAD_BATCH; j++)
-			load_one(&ld->out[j], repo, &ld->refs[ld->todo[j]]);
+	while (atomic_load(&ld->bytes) < LOAD_BUDGET && (k = atomic_fetch_add(&ld->next, 1)) < ld->n)
+		atomic_fetch_add(&ld->bytes, load_one(&ld->out[k], repo, &ld->refs[ld->todo[k]]));
 }
 
 static void *load_main(void *arg)
@@ -692,16 +699,23 @@ static void *load_main(void *arg)
 	return NULL;
 }
 
-/* Loads refs[todo[0..n)] into out[0..n), on every core when there are many. */
+/*
+ * Loads refs[todo[0..n)] into out[0..n) on every core when there are
+ * many, until LOAD_BUDGET bytes are held: the caller loads what is not
+ * `done`.
+ */
 static void load_runs(struct loader *ld)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nt = ld->n < 4 * LOAD_BATCH || cpus < 2 || !ld->odb ? 1
+	size_t nt = ld->n < LOAD_MIN || cpus < 2 || !ld->odb ? 1
 		    : cpus > LOAD_THREADS ? LOAD_THREADS : (size_t)cpus;
 	pthread_t th[LOAD_THREADS];
 	size_t started = 0;
 
+	if (nt == 1)
+		return;		/* loaded one by one by the caller */
 	atomic_store(&ld->next, 0);
+	atomic_store(&ld->bytes, 0);
 	for (size_t t = 1; t < nt; t++, started++)
 		if (pthread_create(&th[started], NULL, load_main, ld))
 			break;
@@ -785,7 +799,10 @@ static size_t build_rows(struct row *rows, const struct mlp_index_ref *refs, siz
 				sink_name(s, r, o.name, o.name_len);
 				continue;
 			}
-			l = &got[k++];
+			l = &got[k];
+			if (!l->done)
+				load_one(l, repo, &refs[todo[k]]);
+			k++;
 			r->off = s->off;
 			loaded++;
 			if (!l->run) {
