@@ -372,30 +372,6 @@ static int valid_id(const char *s, size_t len)
 	return len == MLP_ID_HEXSZ && mlp_hex_valid(s, len);
 }
 
-static int local_refs(struct refmap *out, struct mlp_repo *repo)
-{
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	int err;
-
-	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0)
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	while (!(err = git_reference_next(&ref, it))) {
-		const char *id = git_reference_name(ref) + strlen(MLP_REF_PREFIX);
-		const git_oid *oid = git_reference_target(ref);
-		if (oid && valid_id(id, strlen(id))) {
-			char hex[MLP_OID_HEXSZ + 1];
-			git_oid_tostr(hex, sizeof(hex), oid);
-			refmap_add(out, id, hex);
-		}
-		git_reference_free(ref);
-	}
-	git_reference_iterator_free(it);
-	if (err != GIT_ITEROVER)
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	refmap_sort(out);
-	return 0;
-}
 
 /* The refs read for the index cache (mlp_index_refs_read), as a map. */
 static void refs_from_index(struct refmap *out, const struct mlp_index_refs *refs)
@@ -413,6 +389,18 @@ static void refs_from_index(struct refmap *out, const struct mlp_index_refs *ref
 		refmap_add(out, id, hex);
 	}
 	refmap_sort(out);
+}
+
+/* The run refs here: one pass over the loose ones (see mlp_index_refs_read). */
+static int local_refs(struct refmap *out, struct mlp_repo *repo)
+{
+	struct mlp_index_refs refs = { 0 };
+	int err = mlp_index_refs_read(&refs, repo);
+
+	if (err == 0)
+		refs_from_index(out, &refs);
+	mlp_index_refs_release(&refs);
+	return err;
 }
 
 /* `git ls-remote <remote>` of the run refs */
