@@ -25,7 +25,6 @@
 
 #include <dirent.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -631,121 +630,24 @@ static int list_refs(struct mlp_index_ref **out, size_t *nr, struct mlp_repo *re
 }
 
 /*
- * Loading runs from git is what a rebuild costs: a commit, a tree and
- * three records inflated per run (10,000 runs fetched at once: about
- * 0.6 s of one core).  The runs to load are read on every core, a chunk
- * at a time, and added to the sink in ref order by the calling thread.
- * Records may be 64 MiB each (a hostile remote's compress to nothing),
- * so the workers stop taking runs once the chunk holds LOAD_BUDGET bytes
- * and the rest of it is loaded one run at a time, as without threads.
- * Each worker reads through its own repository wrapped around the
- * shared object database: libgit2's git_odb locks internally, a
- * git_repository must not be shared (libgit2's docs/threading.md).
- */
-#define LOAD_CHUNK 1024
-#define LOAD_MIN 64		/* fewer runs than this: not worth a thread */
-#define LOAD_THREADS 4
-#define LOAD_BUDGET (64u << 20)
-
-struct loaded {
-	int done;
-	struct mlp_run *run;	/* NULL: `error` says why */
-	struct mlp_buf raw[3];
-	char *error;
-};
-
-struct loader {
-	struct mlp_repo *repo;
-	git_odb *odb;		/* shared by the workers */
-	const struct mlp_index_ref *refs;
-	const size_t *todo;	/* indices into refs */
-	struct loaded *out;	/* one per todo entry */
-	size_t n;
-	atomic_size_t next;
-	atomic_size_t bytes;	/* of the records loaded into `out` */
-};
-
-static size_t load_one(struct loaded *l, struct mlp_repo *repo, const struct mlp_index_ref *ref)
-{
-	char id[MLP_ID_HEXSZ + 1];
-
-	hex(id, ref->id, 16);
-	l->done = 1;
-	if (mlp_run_load_oid(&l->run, repo, id, &ref->oid, 0, l->raw) < 0) {
-		l->run = NULL;
-		l->error = mlp_strdup(mlp_error_message());
-		return 0;
-	}
-	return l->raw[0].len + l->raw[1].len + l->raw[2].len;
-}
-
-static void load_some(struct loader *ld, struct mlp_repo *repo)
-{
-	size_t k;
-
-	while (atomic_load(&ld->bytes) < LOAD_BUDGET && (k = atomic_fetch_add(&ld->next, 1)) < ld->n)
-		atomic_fetch_add(&ld->bytes, load_one(&ld->out[k], repo, &ld->refs[ld->todo[k]]));
-}
-
-static void *load_main(void *arg)
-{
-	struct loader *ld = arg;
-	struct mlp_repo own = *ld->repo;
-
-	if (git_repository_wrap_odb(&own.git, ld->odb) < 0)
-		return NULL;	/* the other threads do its share */
-	load_some(ld, &own);
-	git_repository_free(own.git);
-	return NULL;
-}
-
-/*
- * Loads refs[todo[0..n)] into out[0..n) on every core when there are
- * many, until LOAD_BUDGET bytes are held: the caller loads what is not
- * `done`.
- */
-static void load_runs(struct loader *ld)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nt = ld->n < LOAD_MIN || cpus < 2 || !ld->odb ? 1
-		    : cpus > LOAD_THREADS ? LOAD_THREADS : (size_t)cpus;
-	pthread_t th[LOAD_THREADS];
-	size_t started = 0;
-
-	if (nt == 1)
-		return;		/* loaded one by one by the caller */
-	atomic_store(&ld->next, 0);
-	atomic_store(&ld->bytes, 0);
-	for (size_t t = 1; t < nt; t++, started++)
-		if (pthread_create(&th[started], NULL, load_main, ld))
-			break;
-	load_some(ld, ld->repo);
-	for (size_t t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
-}
-
-/*
  * One row per ref into `rows`, its records into `s`: from the old index
  * `old` where the ref still names the same commit, else from git.  Runs
  * that fail to load are reported through `warn` and kept as broken rows
  * without records.
+ *
+ * Loading runs is what a rebuild costs (a commit, a tree and three
+ * records inflated per run).  Loading them on both cores was tried: two
+ * threads, each with a repository around the shared git_odb, took 40%
+ * more CPU than one (libgit2's pack locks) and no less time.
  */
 static size_t build_rows(struct row *rows, const struct mlp_index_ref *refs, size_t n,
 			 const struct index *old, struct sink *s, struct mlp_repo *repo,
 			 size_t *skipped, mlp_warn_fn warn, void *data)
 {
-	size_t loaded = 0, *todo = mlp_malloc(LOAD_CHUNK * sizeof(*todo));
-	struct loaded *got = mlp_calloc(LOAD_CHUNK, sizeof(*got));
-	struct id_idx *by_id = mlp_calloc(old->nr ? old->nr : 1, sizeof(*by_id));
-	struct loader ld;
+	size_t loaded = 0;
 
-	memset(&ld, 0, sizeof(ld));
-	ld.repo = repo;
-	ld.refs = refs;
-	ld.todo = todo;
-	ld.out = got;
-	if (git_repository_odb(&ld.odb, repo->git) < 0)
-		ld.odb = NULL;	/* loaded here, one by one, where the error is reported */
+	struct id_idx *by_id = mlp_calloc(old->nr ? old->nr : 1, sizeof(*by_id));
+
 	for (size_t i = 0; i < old->nr; i++) {
 		memcpy(by_id[i].id, old->rows[i].id, 16);
 		by_id[i].idx = i;
@@ -753,91 +655,69 @@ static size_t build_rows(struct row *rows, const struct mlp_index_ref *refs, siz
 	mlp_qsort(by_id, old->nr, sizeof(*by_id), id_cmp);
 	/*
 	 * Every object is read once: libgit2's object cache would only grow.
-	 * Nor is each object's SHA-1 computed again (13% of a rebuild): git
+	 * Nor is each object's SHA-1 computed again (12% of a rebuild): git
 	 * does not either when it reads, zlib checks each object's bytes,
 	 * and the records are decoded by the same bounded decoders as any.
 	 */
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-	for (size_t start = 0; start < n; start += LOAD_CHUNK) {
-		size_t end = n - start > LOAD_CHUNK ? start + LOAD_CHUNK : n, k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct row *r = &rows[i];
+		struct id_idx key, *found = NULL;
+		struct mlp_run *run = NULL;
+		struct mlp_buf raw[3];
+		char id[MLP_ID_HEXSZ + 1];
+		const char *name;
 
-		/* the old index's rows first: what is left is read from git */
-		for (size_t i = start; i < end; i++) {
-			struct row *r = &rows[i];
-			struct id_idx key, *found = NULL;
-
-			memset(r, 0, sizeof(*r));
-			memcpy(r->id, refs[i].id, 16);
-			memcpy(r->commit, refs[i].oid.id, 20);
-			memcpy(key.id, refs[i].id, 16);
-			if (old->nr)
-				found = bsearch(&key, by_id, old->nr, sizeof(*by_id), id_cmp);
-			if (found && !memcmp(old->rows[found->idx].commit, r->commit, 20)) {
-				*r = old->rows[found->idx];
-				r->off = KEPT;	/* for now: kept rows are placed below */
+		memset(r, 0, sizeof(*r));
+		memcpy(r->id, refs[i].id, 16);
+		memcpy(r->commit, refs[i].oid.id, 20);
+		r->off = s->off;
+		memcpy(key.id, refs[i].id, 16);
+		if (old->nr)
+			found = bsearch(&key, by_id, old->nr, sizeof(*by_id), id_cmp);
+		if (found && !memcmp(old->rows[found->idx].commit, r->commit, 20)) {
+			/* unchanged ref: the row stands (it is decoded when shown) */
+			const struct row *o = &old->rows[found->idx];
+			*r = *o;
+			if (s->fd < 0 && !old->mem.buf) {
+				r->off = KEPT;	/* in memory: its records stay in the old mapping */
 				continue;
 			}
-			todo[k++] = i;
-		}
-		ld.n = k;
-		load_runs(&ld);
-		k = 0;
-		for (size_t i = start; i < end; i++) {
-			struct row *r = &rows[i];
-			struct loaded *l;
-			const char *name;
-
-			if (r->off == KEPT) {
-				/* unchanged ref: the row stands (it is decoded when shown) */
-				const struct row o = *r;
-				if (s->fd < 0 && !old->mem.buf)
-					continue;	/* in memory: its records stay in the old mapping */
-				r->off = s->off;
-				for (int f = 0; f < 3; f++)
-					sink_add(s, o.rec[f], o.len[f]);
-				sink_name(s, r, o.name, o.name_len);
-				continue;
-			}
-			l = &got[k];
-			if (!l->done)
-				load_one(l, repo, &refs[todo[k]]);
-			k++;
 			r->off = s->off;
-			loaded++;
-			if (!l->run) {
-				/* remembered as broken, so the next listing reports it again */
-				r->broken = r->reported = 1;
-				(*skipped)++;
-				if (warn)
-					warn(data, l->error ? l->error : "cannot load a run");
-				free(l->error);
-				memset(l, 0, sizeof(*l));
-				continue;
-			}
-			r->has_ws = l->run->workspace[0] && !unhex(r->workspace, l->run->workspace, 20);
-			r->has_base = l->run->base[0] && !unhex(r->base, l->run->base, 20);
-			r->status = (unsigned char)l->run->status;
-			r->dirty = (unsigned char)!!l->run->dirty;
-			r->started = l->run->started;
-			r->commit_time = l->run->commit_time;
-			for (int f = 0; f < 3; f++) {
-				r->len[f] = (uint32_t)l->raw[f].len;	/* records are at most 64 MiB */
-				sink_add(s, l->raw[f].buf, l->raw[f].len);
-				mlp_buf_release(&l->raw[f]);
-			}
-			name = l->run->name ? l->run->name : "";
-			sink_name(s, r, name, strlen(name));
-			mlp_run_free(l->run);
-			memset(l, 0, sizeof(*l));
+			for (int f = 0; f < 3; f++)
+				sink_add(s, o->rec[f], o->len[f]);
+			sink_name(s, r, o->name, o->name_len);
+			continue;
 		}
+		hex(id, refs[i].id, 16);
+		loaded++;
+		if (mlp_run_load_oid(&run, repo, id, &refs[i].oid, 0, raw) < 0) {
+			/* remembered as broken, so the next listing reports it again */
+			r->broken = r->reported = 1;
+			(*skipped)++;
+			if (warn)
+				warn(data, mlp_error_message());
+			continue;
+		}
+		r->has_ws = run->workspace[0] && !unhex(r->workspace, run->workspace, 20);
+		r->has_base = run->base[0] && !unhex(r->base, run->base, 20);
+		r->status = (unsigned char)run->status;
+		r->dirty = (unsigned char)!!run->dirty;
+		r->started = run->started;
+		r->commit_time = run->commit_time;
+		for (int f = 0; f < 3; f++) {
+			r->len[f] = (uint32_t)raw[f].len;	/* records are at most 64 MiB */
+			sink_add(s, raw[f].buf, raw[f].len);
+			mlp_buf_release(&raw[f]);
+		}
+		name = run->name ? run->name : "";
+		sink_name(s, r, name, strlen(name));
+		mlp_run_free(run);
 	}
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 1);
-	git_odb_free(ld.odb);
 	free(by_id);
-	free(todo);
-	free(got);
 	return loaded;
 }
 
@@ -935,10 +815,16 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 	if (given) {
 		refs = given->e;
 		n = given->nr;
-	} else if ((err = list_refs(&listed, &n, repo)) < 0) {
-		free(path);
-		return err;
 	} else {
+		/*
+		 * The refs with their signature, taken again in the same pass:
+		 * the index then carries the signature of exactly what it holds.
+		 */
+		sig = scan_refs(repo, &listed, &n);
+		if (n == (size_t)-1 && (err = list_refs(&listed, &n, repo)) < 0) {
+			free(path);
+			return err;
+		}
 		refs = listed;
 	}
 	rows = mlp_calloc(n ? n : 1, sizeof(*rows));
