@@ -55,10 +55,10 @@ int mlp_index_runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, con
 			      size_t nc);
 
 /*
- * The run refs as the index cache reads them, with the signature of the
- * refs taken before they were read: an index built from them is current
- * only while no run ref has changed since.  Release with
- * mlp_index_refs_release().
+ * The run refs as the index cache reads them, with the signature of
+ * exactly those refs (taken in the same pass over the files, or before
+ * libgit2 lists them): an index built from them is current only while
+ * no run ref has changed since.  Release with mlp_index_refs_release().
  */
 struct mlp_index_ref {
 	unsigned char id[16];

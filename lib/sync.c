@@ -372,7 +372,6 @@ static int valid_id(const char *s, size_t len)
 	return len == MLP_ID_HEXSZ && mlp_hex_valid(s, len);
 }
 
-
 /* The refs read for the index cache (mlp_index_refs_read), as a map. */
 static void refs_from_index(struct refmap *out, const struct mlp_index_refs *refs)
 {
