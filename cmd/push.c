@@ -16,20 +16,25 @@ static const char *const push_usage[] = {
 void print_sync_result(struct mlp_ctx *ctx, const struct mlp_sync_result *res, int show_uptodate)
 {
 	char **ids, **names = NULL;
-	size_t shown = 0;
+	size_t shown = 0, unnamed = 0;
 
 	ids = calloc(res->nr + 1, sizeof(char *));
 	if (!ids)
 		die("out of memory");
 	for (size_t i = 0; i < res->nr; i++)
-		if (show_uptodate || res->items[i].state != MLP_SYNC_UPTODATE)
+		if (show_uptodate || res->items[i].state != MLP_SYNC_UPTODATE) {
 			ids[shown++] = (char *)res->items[i].id;
+			unnamed += !res->items[i].name;
+		}
 	if (!shown) {
 		free(ids);
 		return;
 	}
-	/* names from the index, nothing decoded; a run deleted meanwhile has none */
-	if (mlp_run_names_of(&names, ctx->repo, ids, shown) < 0) {
+	/*
+	 * names from the index, nothing decoded (fetch brought them along);
+	 * a run deleted meanwhile has none
+	 */
+	if (!unnamed || mlp_run_names_of(&names, ctx->repo, ids, shown) < 0) {
 		mlp_error_clear();
 		names = calloc(shown, sizeof(char *));
 		if (!names)
@@ -37,9 +42,11 @@ void print_sync_result(struct mlp_ctx *ctx, const struct mlp_sync_result *res, i
 	}
 	for (size_t i = 0, k = 0; i < res->nr; i++) {
 		const struct mlp_sync_item *it = &res->items[i];
+		const char *name;
 		if (!show_uptodate && it->state == MLP_SYNC_UPTODATE)
 			continue;
-		printf("%-10s %.8s  %s", mlp_sync_state_name(it->state), it->id, term_text(names[k] ? names[k] : "-"));
+		name = it->name ? it->name : names[k];
+		printf("%-10s %.8s  %s", mlp_sync_state_name(it->state), it->id, term_text(name ? name : "-"));
 		k++;
 		if (it->reason && (it->state == MLP_SYNC_REJECTED || it->state == MLP_SYNC_KEPT)) {
 			char *nl = strchr(it->reason, '\n');

@@ -76,6 +76,33 @@ int mlp_run_from_records(struct mlp_run **out, const char *id, const char *commi
 int mlp_index_runs_of_commits(char ***ids, size_t *n, struct mlp_repo *repo, const git_oid *commits,
 			      size_t nc);
 
+/*
+ * The run refs as the index cache reads them, with the signature of
+ * exactly those refs (taken in the same pass over the files, or before
+ * libgit2 lists them): an index built from them is current only while
+ * no run ref has changed since.  Release with mlp_index_refs_release().
+ */
+struct mlp_index_ref {
+	unsigned char id[16];
+	git_oid oid;
+};
+struct mlp_index_refs {
+	struct mlp_index_ref *e;
+	size_t nr;
+	uint64_t sig;
+};
+int mlp_index_refs_read(struct mlp_index_refs *out, struct mlp_repo *repo);
+void mlp_index_refs_release(struct mlp_index_refs *refs);
+/*
+ * Brings the index cache up to date with `refs`, just read by
+ * mlp_index_refs_read(), without reading the refs again (a command that
+ * has just read them saves a second pass over every loose ref).  Then
+ * names[i] (n of them, caller-allocated) is set to the name of run
+ * ids[i] as that index has it, or left NULL; the caller frees each.
+ */
+int mlp_index_update(struct mlp_repo *repo, const struct mlp_index_refs *refs, char *const *ids,
+		     size_t n, char **names, mlp_warn_fn warn, void *data);
+
 /* Resolves a run spec through the index cache (see mlp_run_resolve). */
 int mlp_index_resolve(char ***ids_out, git_oid **commits_out, struct mlp_repo *repo, const char *spec);
 

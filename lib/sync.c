@@ -372,29 +372,34 @@ static int valid_id(const char *s, size_t len)
 	return len == MLP_ID_HEXSZ && mlp_hex_valid(s, len);
 }
 
+/* The refs read for the index cache (mlp_index_refs_read), as a map. */
+static void refs_from_index(struct refmap *out, const struct mlp_index_refs *refs)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < refs->nr; i++) {
+		char id[MLP_ID_HEXSZ + 1], hex[MLP_OID_HEXSZ + 1];
+		for (int k = 0; k < 16; k++) {
+			id[2 * k] = digits[refs->e[i].id[k] >> 4];
+			id[2 * k + 1] = digits[refs->e[i].id[k] & 15];
+		}
+		id[MLP_ID_HEXSZ] = '\0';
+		git_oid_tostr(hex, sizeof(hex), &refs->e[i].oid);
+		refmap_add(out, id, hex);
+	}
+	refmap_sort(out);
+}
+
+/* The run refs here: one pass over the loose ones (see mlp_index_refs_read). */
 static int local_refs(struct refmap *out, struct mlp_repo *repo)
 {
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	int err;
+	struct mlp_index_refs refs = { 0 };
+	int err = mlp_index_refs_read(&refs, repo);
 
-	if (git_reference_iterator_glob_new(&it, repo->git, MLP_REF_PREFIX "*") < 0)
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	while (!(err = git_reference_next(&ref, it))) {
-		const char *id = git_reference_name(ref) + strlen(MLP_REF_PREFIX);
-		const git_oid *oid = git_reference_target(ref);
-		if (oid && valid_id(id, strlen(id))) {
-			char hex[MLP_OID_HEXSZ + 1];
-			git_oid_tostr(hex, sizeof(hex), oid);
-			refmap_add(out, id, hex);
-		}
-		git_reference_free(ref);
-	}
-	git_reference_iterator_free(it);
-	if (err != GIT_ITEROVER)
-		return mlp_git_error(MLP_ERROR, "cannot list run refs");
-	refmap_sort(out);
-	return 0;
+	if (err == 0)
+		refs_from_index(out, &refs);
+	mlp_index_refs_release(&refs);
+	return err;
 }
 
 /* `git ls-remote <remote>` of the run refs */
@@ -542,8 +547,10 @@ static void result_sort(struct mlp_sync_result *r)
 
 void mlp_sync_result_release(struct mlp_sync_result *r)
 {
-	for (size_t i = 0; i < r->nr; i++)
+	for (size_t i = 0; i < r->nr; i++) {
 		free(r->items[i].reason);
+		free(r->items[i].name);
+	}
 	free(r->items);
 	memset(r, 0, sizeof(*r));
 }
@@ -1514,6 +1521,7 @@ int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const s
 		   struct mlp_sync_result *res)
 {
 	struct refmap remote_m = { 0 }, local = { 0 }, state = { 0 }, after = { 0 };
+	struct mlp_index_refs fetched = { 0 };
 	char **todo = NULL, **missing = NULL;
 	size_t ntodo = 0, nmissing = 0;
 	struct mlp_buf fetch_err = MLP_BUF_INIT;
@@ -1534,9 +1542,12 @@ int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const s
 	}
 	if (ntodo) {
 		/* one glob refspec when many differ: git matches it in one pass */
-		if ((err = fetch_runs(remote, todo, ntodo, ntodo > BATCH, &fetch_err)) < 0 ||
-		    (err = local_refs(&after, repo)) < 0)
+		if ((err = fetch_runs(remote, todo, ntodo, ntodo > BATCH, &fetch_err)) < 0)
 			goto done;
+		/* read the way the index cache reads them: it is updated from them below */
+		if ((err = mlp_index_refs_read(&fetched, repo)) < 0)
+			goto done;
+		refs_from_index(&after, &fetched);
 	}
 	for (size_t i = 0; i < ntodo; i++) {
 		struct refent *r = refmap_get(&remote_m, todo[i]);
@@ -1632,7 +1643,26 @@ int mlp_sync_fetch(struct mlp_repo *repo, const char *remote, int prune, const s
 	}
 	state_save(&state, repo, remote);
 	result_sort(res);
+	/*
+	 * The index cache, from the refs read after the fetch: the result
+	 * lines name the runs, and the next listing needs them too.  Refs
+	 * moved since (merges, prune) change the signature, so the next
+	 * reader brings those rows up to date.  A cache: failing is no error.
+	 */
+	if (fetched.nr) {
+		char **ids = mlp_calloc(res->nr + 1, sizeof(char *));
+		char **names = mlp_calloc(res->nr + 1, sizeof(char *));
+		for (size_t i = 0; i < res->nr; i++)
+			ids[i] = res->items[i].id;
+		if (mlp_index_update(repo, &fetched, ids, res->nr, names, NULL, NULL) < 0)
+			mlp_error_clear();
+		for (size_t i = 0; i < res->nr; i++)
+			res->items[i].name = names[i];
+		free(ids);
+		free(names);
+	}
 done:
+	mlp_index_refs_release(&fetched);
 	free(todo);
 	free(missing);
 	mlp_buf_release(&fetch_err);

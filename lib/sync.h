@@ -53,6 +53,7 @@ struct mlp_sync_item {
 	char oid[MLP_OID_HEXSZ + 1];	/* after / the remote's commit */
 	enum mlp_sync_state state;
 	char *reason;			/* rejections, merge notes; may be NULL */
+	char *name;			/* fetch: the run's name per the index cache, or NULL */
 };
 
 struct mlp_sync_result {

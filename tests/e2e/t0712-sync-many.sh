@@ -90,4 +90,39 @@ test_expect_success 'a lock that never goes away: rejected after the retries, ex
 	test_grep "^rejected " out
 '
 
+test_expect_success 'fetch of 100 runs and 3 unreadable ones: each line names its run, ls agrees' '
+	: the runs are loaded on every core, in chunks: names must stay with their ids &&
+	git init -q --bare mix.git &&
+	git -C m1 push -q "$TRASH_DIRECTORY/mix.git" "refs/mlp/runs/*:refs/mlp/runs/*" &&
+	git -C m2 push -q "$TRASH_DIRECTORY/mix.git" "refs/mlp/runs/*:refs/mlp/runs/*" &&
+	for k in 1 2 3; do
+		blob=$(printf "not msgpack $k" | git -C mix.git hash-object -w --stdin) &&
+		tree=$(printf "100644 blob %s\trun.mp\n" $blob | git -C mix.git mktree) &&
+		c=$(echo bad | git -C mix.git commit-tree $tree) &&
+		git -C mix.git update-ref refs/mlp/runs/badbad0000000000000000000000000$k $c || return 1
+	done &&
+	git init -q fm &&
+	git -C fm mlp fetch "$TRASH_DIRECTORY/mix.git" >out 2>err &&
+	test_grep "103 new" err &&
+	test_line_count = 103 out &&
+	git -C fm mlp ls --all --format=json >ls.json 2>ls.err &&
+	json_check "len(d) == 100" ls.json &&
+	test_line_count = 3 ls.err &&
+	test_grep "badbad00" ls.err &&
+	mlp_py -c "
+import json, sys
+names = {r[\"id\"][:8]: r[\"name\"] for r in json.load(open(\"ls.json\"))}
+seen = 0
+for line in open(\"out\"):
+    state, id8, name = line.split()
+    assert state == \"new\", line
+    if id8.startswith(\"badbad\"):
+        assert name == \"-\", line
+    else:
+        assert names[id8] == name and name.split(\"-\")[0] in (\"m1\", \"m2\"), line
+        seen += 1
+assert seen == 100, seen
+"
+'
+
 test_done
