@@ -91,7 +91,7 @@ test_expect_success 'a lock that never goes away: rejected after the retries, ex
 '
 
 test_expect_success 'fetch of 100 runs and 3 unreadable ones: each line names its run, ls agrees' '
-	: the runs are loaded on every core, in chunks: names must stay with their ids &&
+	: the index is updated from the refs read after the fetch, and names the result lines &&
 	git init -q --bare mix.git &&
 	git -C m1 push -q "$TRASH_DIRECTORY/mix.git" "refs/mlp/runs/*:refs/mlp/runs/*" &&
 	git -C m2 push -q "$TRASH_DIRECTORY/mix.git" "refs/mlp/runs/*:refs/mlp/runs/*" &&
