@@ -561,7 +561,7 @@ static void test_save_logs(void **state)
 {
 	struct mlp_repo *repo = *state;
 	struct mlp_run *run = make_run(repo, "logger", 5000), *back = NULL;
-	struct mlp_run_files logs = { "../out.log", "../err.log" };
+	struct mlp_run_files logs = { .stdout_path = "../out.log", .stderr_path = "../err.log" };
 	struct mlp_buf b = MLP_BUF_INIT;
 
 	for (int i = 1; i <= 15; i++)
