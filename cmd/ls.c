@@ -60,7 +60,7 @@ static int on_branch(const struct mlp_run *r, const char *b)
  * git's UNLEAK(), so leak checkers see no leak.
  */
 #define UNLEAK_RUNS 1000
-static struct mlp_run_list unleaked;
+static struct mlp_run **volatile unleaked;	/* volatile: a store the compiler keeps */
 
 int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 {
@@ -197,7 +197,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	write_stdout(&out);
 	mlp_buf_release(&out);
 	if (list.nr >= UNLEAK_RUNS)
-		unleaked = list;
+		unleaked = list.runs;
 	else
 		mlp_run_list_release(&list);
 done:
