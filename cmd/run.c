@@ -1,8 +1,9 @@
 /*
  * git mlp run: wrap a command and record it as a run.
  *
- * The run ref exists from the start with status "running" so that `ls`
- * shows it; the final commit replaces it with compare-and-swap.  What the
+ * A command that runs for more than a second gets a "running" commit and
+ * ref at that point so that `ls` shows it; the final commit replaces it
+ * with compare-and-swap.  A shorter one gets only the final commit.  What the
  * command reports through $MLP_METRICS is read while it runs.
  */
 #include "cmd.h"
@@ -48,28 +49,55 @@ static char *env_pair(const char *k, const char *v)
 	return mlp_buf_detach(&b, NULL);
 }
 
+/* A live run named `name`: its id, else NULL (free it). */
+static char *live_named(struct mlp_ctx *ctx, const char *name)
+{
+	struct mlp_run_name *names = NULL;
+	size_t nr = 0;
+	char *id = NULL;
+
+	if (mlp_live_names(&names, &nr, ctx->repo) < 0)
+		return NULL;
+	for (size_t i = 0; i < nr && !id; i++)
+		if (!strcmp(names[i].name, name))
+			id = mlp_strdup(names[i].id);
+	mlp_run_names_free(names, nr);
+	return id;
+}
+
 /*
  * Two runs started at the same moment may draw the same name: the one
- * with the larger id draws again, once both refs exist.
+ * with the larger id draws again, once both have published it (in the
+ * refs, or in the owner file of a live run not committed yet).
  */
-static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run)
+static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run, struct mlp_live *live)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
-		struct mlp_run_name *names = NULL;
-		size_t nr = 0;
+		struct mlp_run_name *names = NULL, *lnames = NULL;
+		size_t nr = 0, lnr = 0;
+		char *name = NULL;
 		int clash = 0;
 
-		if (mlp_run_names(&names, &nr, ctx->repo) < 0)
+		if (mlp_run_names(&names, &nr, ctx->repo) < 0 ||
+		    mlp_live_names(&lnames, &lnr, ctx->repo) < 0) {
+			mlp_run_names_free(names, nr);
 			return;
+		}
 		for (size_t i = 0; i < nr; i++)
 			if (!strcmp(names[i].name, run->name) && strcmp(names[i].id, run->id) < 0)
 				clash = 1;
+		for (size_t i = 0; i < lnr; i++)
+			if (!strcmp(lnames[i].name, run->name) && strcmp(lnames[i].id, run->id) < 0)
+				clash = 1;
 		mlp_run_names_free(names, nr);
+		mlp_run_names_free(lnames, lnr);
 		if (!clash)
 			return;
-		free(run->name);
-		if (mlp_run_new_name(&run->name, ctx->repo) < 0 || mlp_run_save(ctx->repo, run, NULL) < 0)
+		if (mlp_run_new_name(&name, ctx->repo) < 0 || mlp_live_rename(live, name) < 0) {
+			free(name);
 			return;
+		}
+		free(name);
 	}
 }
 
@@ -176,6 +204,12 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		for (int i = 0; i < n; i++)
 			free(ids[i]);
 		free(ids);
+		/* a live run has no ref in its first second */
+		if (n <= 0) {
+			char *other = live_named(ctx, name);
+			n = other ? 1 : n;
+			free(other);
+		}
 		if (n > 0)
 			die("a run named or prefixed '%s' exists already", name);
 		run->name = mlp_strdup(name);
@@ -266,7 +300,7 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
 		die_lib();
 	if (!name && !run_id)
-		settle_name(ctx, run);
+		settle_name(ctx, run, live);
 
 	env_add[0] = env_pair("MLP_RUN_ID", run->id);
 	env_add[1] = env_pair("MLP_RUN_DIR", mlp_live_path(live, "dir"));

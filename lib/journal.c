@@ -11,20 +11,36 @@
 static const char header[] = "MLPJ1\n";
 #define MAX_BATCH (256u << 20)
 
-int mlp_journal_open(struct mlp_journal *j, const char *path)
+/*
+ * The file is created with the first batch: a run that ingests nothing
+ * (most short ones) never creates it, and a missing journal replays as an
+ * empty one.
+ */
+static int create_file(struct mlp_journal *j)
 {
 	struct stat st;
 
-	memset(j, 0, sizeof(*j));
-	j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (j->fd < 0)
-		return mlp_error_set(MLP_ERROR, "cannot create journal '%s': %s", path, strerror(errno));
+		return mlp_error_set(MLP_ERROR, "cannot create journal '%s': %s", j->path, strerror(errno));
 	if (fstat(j->fd, &st) == 0 && st.st_size == 0 &&
 	    write(j->fd, header, sizeof(header) - 1) != (ssize_t)(sizeof(header) - 1)) {
+		int e = errno;
+		/* a header half written reads as torn: start again next time */
+		if (ftruncate(j->fd, 0) < 0 || e == 0)
+			e = e ? e : ENOSPC;
 		close(j->fd);
 		j->fd = -1;
-		return mlp_error_set(MLP_ERROR, "cannot write journal '%s': %s", path, strerror(errno));
+		return mlp_error_set(MLP_ERROR, "cannot write the journal: %s", strerror(e));
 	}
+	return 0;
+}
+
+int mlp_journal_open(struct mlp_journal *j, const char *path)
+{
+	memset(j, 0, sizeof(*j));
+	j->fd = -1;
+	j->path = mlp_strdup(path);
 	j->last_sync_ms = mlp_now_ms();
 	return 0;
 }
@@ -102,9 +118,12 @@ void mlp_journal_artifact(struct mlp_journal *j, const char *path)
 int mlp_journal_flush(struct mlp_journal *j, int sync)
 {
 	int64_t now = mlp_now_ms();
+	int err;
 
-	if (j->fd < 0)
-		return 0;
+	if (!j->path)
+		return 0;	/* closed */
+	if (j->fd < 0 && j->batch.len && (err = create_file(j)) < 0)
+		return err;
 	if (j->batch.len) {
 		struct mlp_buf rec = MLP_BUF_INIT;
 		size_t off = 0;
@@ -146,6 +165,8 @@ void mlp_journal_close(struct mlp_journal *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
+	free(j->path);
+	j->path = NULL;
 	mlp_buf_release(&j->batch);
 }
 

@@ -18,13 +18,15 @@
 #include "mlp.h"
 
 struct mlp_journal {
-	int fd;
+	int fd;		/* -1 until the first batch is written */
+	char *path;	/* NULL once closed */
 	struct mlp_buf batch;
 	size_t entries;
 	int64_t last_sync_ms;
 	int dirty;	/* written since the last fdatasync */
 };
 
+/* Nothing is created before the first batch with entries is flushed. */
 int mlp_journal_open(struct mlp_journal *j, const char *path);
 void mlp_journal_point(struct mlp_journal *j, const char *key, int64_t step, double value, int64_t t);
 void mlp_journal_kv(struct mlp_journal *j, char type, const char *key, const struct mlp_value *v);

@@ -29,18 +29,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A new run's first commit is written once its command has run this long. */
+#define MLP_LIVE_FIRST_COMMIT_MS 1000
+
 struct mlp_live {
 	struct mlp_repo *repo;
 	struct mlp_run *run;
 	char *dir, *metrics, *out, *err, *journal_path, *summary_path;
 	struct mlp_journal journal;
 	int64_t offset, lineno;
+	int64_t journaled_offset, journaled_lineno;	/* in the journal's last 'o' entry */
 	int64_t checkpoint_ms, last_checkpoint, last_summary;
 	size_t summary_points;	/* points when summary.mp was last written */
 	size_t points;
 	mlp_warn_fn warn;
 	void *warn_data;
 	int failed_journal;
+	/* the run as it started, until its first commit (committed) is written */
+	struct mlp_buf start_rec[3];	/* run.mp, params.mp, (no summary.mp) */
+	int committed;
 
 	/* capture with no code changes */
 	struct mlp_scalars *scalars;
@@ -304,22 +311,58 @@ static void hostname(char out[256])
 	out[255] = '\0';
 }
 
+/*
+ * The owner file also carries the run's name and, until the run's first
+ * commit is written, the run as it started (its run.mp and params.mp in
+ * hex, and its workspace tree): enough to record the run if the process
+ * dies before that commit.
+ */
 struct owner {
 	char host[256];
 	long pid;
 	int64_t start;
 	char boot[64];
+	char *name;		/* NULL: none */
+	struct mlp_buf rec[2];	/* run.mp, params.mp; empty once committed */
+	char workspace[MLP_OID_HEXSZ + 1];
 };
+
+static void owner_release(struct owner *o)
+{
+	free(o->name);
+	mlp_buf_release(&o->rec[0]);
+	mlp_buf_release(&o->rec[1]);
+	memset(o, 0, sizeof(*o));
+}
+
+static int read_file_capped(struct mlp_buf *out, const char *path, size_t max);
+
+static int unhex_into(struct mlp_buf *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || !mlp_hex_valid(s, n))
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		char byte[3] = { s[i], s[i + 1], 0 };
+		mlp_buf_addch(out, (int)strtol(byte, NULL, 16));
+	}
+	return 0;
+}
 
 static int read_owner(const char *dir, struct owner *o)
 {
-	char *path = path_in(dir, "owner"), buf[1024];
+	char *path = path_in(dir, "owner");
+	struct mlp_buf buf = MLP_BUF_INIT;
 	char *line, *save = NULL;
+	int bad = 0;
 
 	memset(o, 0, sizeof(*o));
-	read_small(path, buf, sizeof(buf));
+	/* two records in hex and a few short lines */
+	read_file_capped(&buf, path, 4 * (size_t)MLP_MAX_RECORD_SIZE + 4096);
 	free(path);
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	mlp_buf_addch(&buf, '\0');
+	for (line = strtok_r(buf.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "host ", 5))
 			snprintf(o->host, sizeof(o->host), "%s", line + 5);
 		else if (!strncmp(line, "pid ", 4))
@@ -328,8 +371,26 @@ static int read_owner(const char *dir, struct owner *o)
 			o->start = strtoll(line + 6, NULL, 10);
 		else if (!strncmp(line, "boot ", 5))
 			snprintf(o->boot, sizeof(o->boot), "%s", line + 5);
+		else if (!strncmp(line, "name ", 5) && !o->name)
+			o->name = mlp_strdup(line + 5);
+		else if (!strncmp(line, "run ", 4) && !o->rec[0].len)
+			bad |= unhex_into(&o->rec[0], line + 4);
+		else if (!strncmp(line, "params ", 7) && !o->rec[1].len)
+			bad |= unhex_into(&o->rec[1], line + 7);
+		else if (!strncmp(line, "workspace ", 10) && strlen(line + 10) == MLP_OID_HEXSZ &&
+			 mlp_hex_valid(line + 10, MLP_OID_HEXSZ))
+			memcpy(o->workspace, line + 10, sizeof(o->workspace));
 	}
-	return o->host[0] && o->pid > 0 ? 0 : -1;
+	mlp_buf_release(&buf);
+	if (bad) {
+		/* not from a git-mlp: nothing of it is trusted */
+		mlp_buf_release(&o->rec[0]);
+		mlp_buf_release(&o->rec[1]);
+	}
+	if (o->host[0] && o->pid > 0)
+		return 0;
+	owner_release(o);
+	return -1;
 }
 
 static int owner_alive(const struct owner *o)
@@ -344,7 +405,19 @@ static int owner_alive(const struct owner *o)
 	return mlp_pid_start_time(o->pid) == o->start;
 }
 
-static int write_owner(const char *dir)
+static void add_hex(struct mlp_buf *b, const struct mlp_buf *data)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < data->len; i++) {
+		unsigned char c = (unsigned char)data->buf[i];
+		mlp_buf_addch(b, digits[c >> 4]);
+		mlp_buf_addch(b, digits[c & 15]);
+	}
+}
+
+/* `rec`: the run's start records, or NULL once its first commit exists. */
+static int write_owner(const char *dir, const struct mlp_run *run, const struct mlp_buf rec[2])
 {
 	char host[256], boot[64], *path = path_in(dir, "owner"), *tmp = path_in(dir, "owner.tmp");
 	struct mlp_buf b = MLP_BUF_INIT;
@@ -354,6 +427,18 @@ static int write_owner(const char *dir)
 	boot_id(boot);
 	mlp_buf_addf(&b, "host %s\npid %ld\nstart %lld\nboot %s\n", host, (long)getpid(),
 		     (long long)mlp_pid_start_time(getpid()), boot);
+	/* names have no control characters (mlp_name_check) */
+	if (run->name)
+		mlp_buf_addf(&b, "name %s\n", run->name);
+	if (rec) {
+		mlp_buf_adds(&b, "run ");
+		add_hex(&b, &rec[0]);
+		mlp_buf_adds(&b, "\nparams ");
+		add_hex(&b, &rec[1]);
+		mlp_buf_addch(&b, '\n');
+		if (run->workspace[0])
+			mlp_buf_addf(&b, "workspace %s\n", run->workspace);
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	/* no fsync: after a power loss the boot id differs, so the owner is dead
 	 * whatever the file says */
@@ -509,7 +594,24 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 		unlink(l->out);
 		unlink(l->err);
 	}
-	if ((err = write_owner(l->dir)) < 0 || (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
+	run->pid = (int64_t)getpid();
+	run->pid_start = mlp_pid_start_time(getpid());
+	run->status = MLP_STATUS_RUNNING;
+	read_params_file(l);
+	/*
+	 * A claimed run (run->commit set: a queued sweep point) is moved by
+	 * compare-and-swap before the command starts, so that two machines
+	 * never both run it.  A new run's first commit waits until the
+	 * command has run for MLP_LIVE_FIRST_COMMIT_MS: most short commands
+	 * end before, and their run gets one commit instead of two.  Until
+	 * then the owner file holds the run as it started.
+	 */
+	l->committed = run->commit[0] != '\0';
+	if (!l->committed && ((err = mlp_record_encode_run(&l->start_rec[0], run)) < 0 ||
+			      (err = mlp_record_encode_params(&l->start_rec[1], &run->params)) < 0))
+		goto fail;
+	if ((err = write_owner(l->dir, run, l->committed ? NULL : l->start_rec)) < 0 ||
+	    (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
 		goto fail;
 	/* declared up front: on disk before the command starts */
 	if (run->artifact_queue_nr) {
@@ -523,12 +625,7 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 		goto fail;
 	}
 	close(fd);
-	run->pid = (int64_t)getpid();
-	run->pid_start = mlp_pid_start_time(getpid());
-	run->status = MLP_STATUS_RUNNING;
-	read_params_file(l);
-	/* the ref exists while the command runs: `git mlp ls` shows it */
-	if ((err = mlp_run_save(repo, run, NULL)) < 0)
+	if (l->committed && (err = mlp_run_save(repo, run, NULL)) < 0)
 		goto fail;
 	l->last_checkpoint = l->last_summary = mlp_now_ms();
 	*out = l;
@@ -576,6 +673,56 @@ void mlp_live_set(struct mlp_live *l, char type, const char *key, const struct m
 	mlp_map_set(type == 'p' ? &l->run->params : &l->run->tags, key, &copy);
 }
 
+/*
+ * The "running" commit of the run as it started (what `ls` and other
+ * clones see), written once the command has run for a while.  Then the
+ * owner file drops the start records: a live directory whose run has no
+ * ref and no start records is of a removed run.  A failure is retried at
+ * the next tick.
+ */
+static void first_commit(struct mlp_live *l)
+{
+	struct mlp_run *r0 = NULL;
+	int err = mlp_run_from_records(&r0, l->run->id, "", 0, l->run->workspace, l->start_rec);
+
+	if (!err)
+		err = save_cas(l->repo, r0, NULL);
+	if (err < 0) {
+		warnf(l, "cannot write the run's first commit: %s", mlp_error_message());
+		mlp_run_free(r0);
+		return;
+	}
+	if (!l->run->commit[0])
+		memcpy(l->run->commit, r0->commit, sizeof(l->run->commit));
+	mlp_run_free(r0);
+	l->committed = 1;
+	for (int i = 0; i < 3; i++)
+		mlp_buf_release(&l->start_rec[i]);
+	if (write_owner(l->dir, l->run, NULL) < 0)
+		warnf(l, "%s", mlp_error_message());
+}
+
+int mlp_live_rename(struct mlp_live *l, const char *name)
+{
+	int err;
+
+	free(l->run->name);
+	l->run->name = mlp_strdup(name);
+	if (l->committed)
+		return save_cas(l->repo, l->run, NULL);
+	mlp_buf_reset(&l->start_rec[0]);
+	if ((err = mlp_record_encode_run(&l->start_rec[0], l->run)) < 0)
+		return err;
+	return write_owner(l->dir, l->run, l->start_rec);
+}
+
+static void journal_offset(struct mlp_live *l)
+{
+	mlp_journal_offset(&l->journal, l->offset, l->lineno);
+	l->journaled_offset = l->offset;
+	l->journaled_lineno = l->lineno;
+}
+
 int mlp_live_tick(struct mlp_live *l, int final)
 {
 	int64_t now;
@@ -595,7 +742,7 @@ int mlp_live_tick(struct mlp_live *l, int final)
 		}
 		if (!more)
 			break;
-		mlp_journal_offset(&l->journal, l->offset, l->lineno);
+		journal_offset(l);
 		if (mlp_journal_flush(&l->journal, 0) < 0 && !l->failed_journal) {
 			warnf(l, "%s (the run goes on; its data is kept in memory)", mlp_error_message());
 			l->failed_journal = 1;
@@ -604,7 +751,9 @@ int mlp_live_tick(struct mlp_live *l, int final)
 			warnf(l, "%s", mlp_error_message());
 	}
 	capture_tick(l, final);
-	mlp_journal_offset(&l->journal, l->offset, l->lineno);
+	/* an idle tick journals nothing: the file is created only when needed */
+	if (l->journal.batch.len || l->offset != l->journaled_offset || l->lineno != l->journaled_lineno)
+		journal_offset(l);
 	/* full chunks go to the object database: memory stays at a chunk per series */
 	if (mlp_run_flush_chunks(l->repo, l->run) < 0)
 		warnf(l, "%s", mlp_error_message());
@@ -625,6 +774,8 @@ int mlp_live_tick(struct mlp_live *l, int final)
 		l->summary_points = points;
 		l->last_summary = now;
 	}
+	if (!final && !l->committed && now - l->run->started >= MLP_LIVE_FIRST_COMMIT_MS)
+		first_commit(l);
 	if (!final && l->checkpoint_ms > 0 && now - l->last_checkpoint >= l->checkpoint_ms) {
 		struct mlp_run_files logs = { l->out, l->err, 1 };
 		capture_artifacts(l, 0);
@@ -709,6 +860,8 @@ void mlp_live_free(struct mlp_live *l)
 	free(l->err);
 	free(l->journal_path);
 	free(l->summary_path);
+	for (int i = 0; i < 3; i++)
+		mlp_buf_release(&l->start_rec[i]);
 	free(l);
 }
 
@@ -812,8 +965,8 @@ static void recover_artifacts(struct mlp_repo *repo, struct mlp_run *run, mlp_wa
 	mlp_buf_release(&cwd);
 }
 
-static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, int *done,
-		       mlp_warn_fn warn, void *warn_data)
+static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, const struct owner *o,
+		       int *done, mlp_warn_fn warn, void *warn_data)
 {
 	struct mlp_run *run = NULL;
 	struct mlp_journal_state st;
@@ -827,6 +980,11 @@ static int recover_one(struct mlp_repo *repo, const char *id, const char *dir, i
 
 	*done = 0;
 	err = mlp_run_load(&run, repo, id, 0);
+	if (err == MLP_ENOTFOUND && o->rec[0].len) {
+		/* died before its first commit: the run as it started, from the owner */
+		struct mlp_buf raw[3] = { o->rec[0], o->rec[1], MLP_BUF_INIT };
+		err = mlp_run_from_records(&run, id, "", 0, o->workspace, raw);
+	}
 	if (err == MLP_ENOTFOUND) {
 		/* the run was removed, or died before its first commit */
 		remove_dir(dir);
@@ -900,17 +1058,21 @@ int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t
 	hostname(host);
 	while ((e = readdir(d))) {
 		struct owner o;
-		int done = 0;
+		int done = 0, err;
 
 		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
 			continue;
 		mlp_buf_reset(&dir);
 		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
-		if (read_owner(dir.buf, &o) < 0 || strcmp(o.host, host) || owner_alive(&o))
+		if (read_owner(dir.buf, &o) < 0)
 			continue;
-		if (!lock_recovery(dir.buf))
+		if (strcmp(o.host, host) || owner_alive(&o) || !lock_recovery(dir.buf)) {
+			owner_release(&o);
 			continue;
-		if (recover_one(repo, e->d_name, dir.buf, &done, warn, data) < 0) {
+		}
+		err = recover_one(repo, e->d_name, dir.buf, &o, &done, warn, data);
+		owner_release(&o);
+		if (err < 0) {
 			if (warn) {
 				struct mlp_buf m = MLP_BUF_INIT;
 				mlp_buf_addf(&m, "cannot finish crashed run %s: %s", e->d_name, mlp_error_message());
@@ -954,12 +1116,17 @@ int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo)
 		struct mlp_run *run = list->runs[i];
 		struct owner o;
 		char *path;
+		int alive;
 
 		if (run->status != MLP_STATUS_RUNNING || !run->host || strcmp(run->host, host))
 			continue;
 		mlp_buf_reset(&dir);
 		mlp_buf_addf(&dir, "%s/live/%s", repo->mlpdir, run->id);
-		if (read_owner(dir.buf, &o) < 0 || !owner_alive(&o))
+		if (read_owner(dir.buf, &o) < 0)
+			continue;
+		alive = owner_alive(&o);
+		owner_release(&o);
+		if (!alive)
 			continue;
 		path = path_in(dir.buf, "summary.mp");
 		mlp_buf_reset(&data);
@@ -970,5 +1137,43 @@ int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo)
 	}
 	mlp_buf_release(&dir);
 	mlp_buf_release(&data);
+	return 0;
+}
+
+int mlp_live_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
+{
+	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;
+	size_t alloc = 0;
+	DIR *d;
+	struct dirent *e;
+
+	*out = NULL;
+	*nr = 0;
+	mlp_buf_addf(&live, "%s/live", repo->mlpdir);
+	d = opendir(live.buf);
+	while (d && (e = readdir(d))) {
+		struct owner o;
+
+		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
+			continue;
+		mlp_buf_reset(&dir);
+		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
+		if (read_owner(dir.buf, &o) < 0)
+			continue;
+		if (o.name) {
+			if (*nr == alloc) {
+				alloc = alloc ? 2 * alloc : 8;
+				*out = mlp_realloc(*out, alloc * sizeof(**out));
+			}
+			memcpy((*out)[*nr].id, e->d_name, MLP_ID_HEXSZ + 1);
+			(*out)[(*nr)++].name = o.name;
+			o.name = NULL;
+		}
+		owner_release(&o);
+	}
+	if (d)
+		closedir(d);
+	mlp_buf_release(&live);
+	mlp_buf_release(&dir);
 	return 0;
 }

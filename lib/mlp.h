@@ -578,11 +578,19 @@ struct mlp_live_opts {
 };
 
 /*
- * Creates the live directory, the owner file and the journal, and writes
- * the "running" commit of `run` (which the live run borrows, not owns).
+ * Creates the live directory and its owner file for `run` (which the live
+ * run borrows, not owns).  A run with a commit (a claimed queued run) is
+ * moved to "running" at once; a new run's "running" commit and ref are
+ * written by mlp_live_tick() once the command has run for a second, or by
+ * mlp_live_finish() if it ends before: until then, the owner file holds
+ * what crash recovery needs.
  */
 int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run *run,
 		   const struct mlp_live_opts *opts);
+/* Names the run `name`: in its owner file, or with a commit once it has one. */
+int mlp_live_rename(struct mlp_live *l, const char *name);
+/* The names of the live runs of this repository (any host), from their owner files. */
+int mlp_live_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo);
 /* "dir", "metrics", "stdout" or "stderr" */
 const char *mlp_live_path(const struct mlp_live *l, const char *what);
 /* Ingests what arrived, journals it, writes checkpoints when due. */

@@ -142,6 +142,20 @@ owner_pid () {
 	echo "$op_pid_"
 }
 
+# wait_ref REPO ID: wait until the run ID has its ref (a new run's first
+# commit comes once its command has run for a second).
+wait_ref () {
+	wr_n_=1500
+	while ! git -C "$1" rev-parse -q --verify "refs/mlp/runs/$2" >/dev/null; do
+		wr_n_=$((wr_n_ - 1))
+		if test $wr_n_ -le 0; then
+			echo >&2 "wait_ref: no ref refs/mlp/runs/$2 after 30s"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
 # live_id REPO: the id of REPO's only live run.
 live_id () {
 	set -- "$1"/.git/mlp/live/*/owner

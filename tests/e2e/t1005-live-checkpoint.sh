@@ -2,9 +2,10 @@
 test_description='live runs: checkpoints can be pushed and followed from another clone (issue 3)
 
 With mlp.checkpointInterval=1 a run writing a point every 20 ms for 4 s is
-pushed to a bare repository after about 2.3 s and fetched into a second
-clone: there it shows as "running" with the points so far (every point
-written more than 1.5 s before the push: one interval plus a tick of slack).
+pushed to a bare repository about 2.3 s after its first commit (which comes
+once the command has run for a second) and fetched into a second clone:
+there it shows as "running" with the points so far (every point written
+more than 1.5 s before the push: one interval plus a tick of slack).
 After the run ends, a second fetch shows it finished with every point.'
 . "$(dirname "$0")/../lib.sh"
 . "$TEST_DIRECTORY/e2e/t1000-live-helpers.sh"
@@ -24,6 +25,7 @@ test_expect_success 'a run in progress checkpoints its ref every second' '
 	wait_started pid err "$(cat job)" &&
 	id=$(live_id a) &&
 	echo "$id" >id &&
+	wait_ref a "$id" &&
 	git -C a rev-parse "refs/mlp/runs/$id" >oid0 &&
 	sleep 1.3 &&
 	git -C a rev-parse "refs/mlp/runs/$id" >oid1 &&

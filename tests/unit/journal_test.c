@@ -228,6 +228,32 @@ static void test_replay_lying_length(void **state)
 }
 
 /* A journal opened again (a resumed writer) gets no second header: all batches replay. */
+/* Nothing is created until a batch with entries is flushed; no file replays as empty. */
+static void test_created_with_first_batch(void **state)
+{
+	struct mlp_journal j;
+	struct mlp_journal_state st;
+	struct mlp_run *run = mlp_run_new();
+	struct stat sb;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(mlp_journal_open(&j, path), 0);
+	assert_int_equal(mlp_journal_flush(&j, 1), 0);
+	assert_int_equal(stat(path, &sb), -1);
+	assert_int_equal(mlp_journal_replay(path, run, &st), 0);
+	assert_int_equal(st.batches, 0);
+	assert_int_equal(st.points, 0);
+	mlp_journal_point(&j, "loss", 1, 0.5, 1000);
+	assert_int_equal(mlp_journal_flush(&j, 0), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	mlp_journal_close(&j);
+	assert_int_equal(mlp_journal_replay(path, run, &st), 0);
+	assert_int_equal(st.batches, 1);
+	assert_int_equal(st.points, 1);
+	mlp_run_free(run);
+}
+
 static void test_replay_reopened(void **state)
 {
 	struct mlp_run *run = mlp_run_new();
@@ -254,6 +280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_torn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_lying_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_reopened, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_created_with_first_batch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

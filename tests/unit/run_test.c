@@ -591,6 +591,29 @@ static void test_save_logs(void **state)
 	mlp_run_free(run);
 }
 
+/* Lazily created logs: a missing file is an empty log, or no log at all. */
+static void test_save_missing_logs(void **state)
+{
+	struct mlp_repo *repo = *state;
+	struct mlp_run *run = make_run(repo, "silent", 6000);
+	struct mlp_run_files logs = { "../no-such.out", "../no-such.err", 1 };
+	struct mlp_buf b = MLP_BUF_INIT;
+
+	assert_int_equal(mlp_run_save(repo, run, &logs), 0);
+	assert_int_equal(mlp_run_read_file(&b, repo, run->id, "logs/stdout"), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(mlp_run_read_file(&b, repo, run->id, "logs/stderr"), 0);
+	assert_int_equal(b.len, 0);
+	mlp_run_free(run);
+
+	run = make_run(repo, "no-logs", 7000);
+	logs.missing_empty = 0;
+	assert_int_equal(mlp_run_save(repo, run, &logs), 0);
+	assert_int_equal(mlp_run_read_file(&b, repo, run->id, "logs/stdout"), MLP_ENOTFOUND);
+	mlp_buf_release(&b);
+	mlp_run_free(run);
+}
+
 static void test_save_conflict(void **state)
 {
 	struct mlp_repo *repo = *state;
@@ -1111,6 +1134,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_save_minimal_unborn_fields, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_save_big_series, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_save_logs, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_save_missing_logs, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_save_conflict, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_list_all, repo_setup, repo_teardown),
