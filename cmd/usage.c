@@ -3,6 +3,8 @@
  */
 #include "cmd.h"
 
+#include <time.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,24 @@ int resolve_run(struct mlp_ctx *ctx, const char *spec, char id[MLP_ID_HEXSZ + 1]
 	char **ids = NULL;
 	int n = mlp_run_resolve(&ids, ctx->repo, spec);
 
+	/*
+	 * A run in its first second has no commit yet (git mlp run writes it
+	 * then, or at the end): a script that tags itself at once through
+	 * $MLP_RUN_ID waits for it rather than fail, two seconds at most.
+	 */
+	for (int waited = 0; n == 0 && waited < 2000; waited += 20) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		int live = mlp_live_uncommitted(ctx->repo, spec);
+		if (!live && !waited)
+			break;
+		free(ids);
+		ids = NULL;
+		if (live)
+			nanosleep(&ts, NULL);
+		n = mlp_run_resolve(&ids, ctx->repo, spec);
+		if (!live)
+			break;	/* committed since the last look: that was the last one */
+	}
 	if (n < 0)
 		die_lib();
 	if (n == 0) {

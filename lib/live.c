@@ -1140,6 +1140,37 @@ int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo)
 	return 0;
 }
 
+int mlp_live_uncommitted(struct mlp_repo *repo, const char *spec)
+{
+	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;
+	size_t len = strlen(spec);
+	int by_id = len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len), found = 0;
+	DIR *d;
+	struct dirent *e;
+
+	mlp_buf_addf(&live, "%s/live", repo->mlpdir);
+	d = opendir(live.buf);
+	while (d && !found && (e = readdir(d))) {
+		struct owner o;
+
+		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
+			continue;
+		mlp_buf_reset(&dir);
+		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
+		if (read_owner(dir.buf, &o) < 0)
+			continue;
+		/* its records in the owner file: no commit yet */
+		found = o.rec[0].len && owner_alive(&o) &&
+			((by_id && !strncmp(e->d_name, spec, len)) || (o.name && !strcmp(o.name, spec)));
+		owner_release(&o);
+	}
+	if (d)
+		closedir(d);
+	mlp_buf_release(&live);
+	mlp_buf_release(&dir);
+	return found;
+}
+
 int mlp_live_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 {
 	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;

@@ -590,6 +590,12 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 /* Names the run `name`: in its owner file, or with a commit once it has one. */
 int mlp_live_rename(struct mlp_live *l, const char *name);
 /* The names of the live runs of this repository (any host), from their owner files. */
+/*
+ * Whether `spec` (an id, or a prefix of one, or a name) is a run being
+ * recorded here that has no commit yet: a run's first commit comes once
+ * its command has run for a second.
+ */
+int mlp_live_uncommitted(struct mlp_repo *repo, const char *spec);
 int mlp_live_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo);
 /* "dir", "metrics", "stdout" or "stderr" */
 const char *mlp_live_path(const struct mlp_live *l, const char *what);

@@ -26,6 +26,21 @@ test_expect_success 'a short run writes only its final commit' '
 	no_live_dirs short
 '
 
+# What $MLP_RUN_ID is for: a script that tags itself (or shows itself, by
+# name) as it starts finds its run, by waiting for the first commit.
+test_expect_success 'a run tags and shows itself at once, before its first commit' '
+	mlp_new_repo self &&
+	git -C self mlp run -n self-aware -- sh -c "git mlp tag \"\$MLP_RUN_ID\" stage=early && git mlp show self-aware >shown" 2>err &&
+	id=$(mlp_run_of err -C self) &&
+	git -C self mlp tag "$id" >tags &&
+	echo stage=early >expect &&
+	test_cmp expect tags &&
+	test_grep "^name: *self-aware" self/shown &&
+	# nothing to wait for: an unknown run is an error at once
+	test_must_fail git -C self mlp tag 0123456789abcdef0123456789abcdef x=1 2>err &&
+	test_grep "no run matches" err
+'
+
 # The command kills its git-mlp at once: long before the first commit.
 test_expect_success 'git-mlp killed before the first commit: no ref yet, the owner file has the run' '
 	{ git -C repo mlp run -n quick-crash -p lr=0.5 -- sh -c "kill -9 \$PPID; sleep 0.2" 2>err || :; } &&
