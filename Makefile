@@ -110,7 +110,7 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*.h) VERSION | check-seams
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DMLP_VERSION='"$(VERSION)"' -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlp.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libmlp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libmlp.a $(PKG_LIBS) $$(pkg-config --libs cmocka)
 

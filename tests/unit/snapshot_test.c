@@ -16,10 +16,10 @@
 
 #include "mlp.h"
 #include "internal.h"
+#include "testrepo.h"
 
 #define EMPTY_TREE "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
-static char topdir[PATH_MAX], oldcwd[PATH_MAX];
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
@@ -38,37 +38,13 @@ static void sh(const char *fmt, ...)
 
 static int make_repo(void **state, int with_commit)
 {
-	static const char *const unset[] = {
-		"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-		"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
-		"GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES",
-	};
 	struct mlp_repo *repo = NULL;
 
-	for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
-		unsetenv(unset[i]);
-	if (!getcwd(oldcwd, sizeof(oldcwd)))
-		return -1;
-	snprintf(topdir, sizeof(topdir), "%s/mlp-snapshot-test.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(topdir))
-		return -1;
-	setenv("HOME", topdir, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "A U Thor", 1);
-	setenv("GIT_AUTHOR_EMAIL", "author@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "C O Mitter", 1);
-	setenv("GIT_COMMITTER_EMAIL", "committer@example.com", 1);
-	if (chdir(topdir) < 0)
-		return -1;
-	if (system("git -c init.defaultBranch=main init -q repo") != 0 || chdir("repo") < 0)
-		return -1;
-	if (with_commit &&
-	    system("printf 'hello\\n' >tracked.txt && mkdir sub && printf 'keep\\n' >sub/keep.txt && "
-		   "printf 'bye\\n' >del.txt && printf '*.log\\nbuild/\\n' >.gitignore && "
-		   "git add . && git commit -q -m init") != 0)
-		return -1;
-	if (mlp_repo_open(&repo) < 0)
+	if (test_repo_enter("snapshot", with_commit ?
+			    "printf 'hello\\n' >tracked.txt && mkdir sub && printf 'keep\\n' >sub/keep.txt && "
+			    "printf 'bye\\n' >del.txt && printf '*.log\\nbuild/\\n' >.gitignore && "
+			    "git add . && git commit -q -m init" : NULL) < 0 ||
+	    mlp_repo_open(&repo) < 0)
 		return -1;
 	*state = repo;
 	return 0;
@@ -86,13 +62,8 @@ static int setup_unborn(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 32];
-
 	mlp_repo_free(*state);
-	if (chdir(oldcwd) < 0)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", topdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_repo_leave();
 }
 
 /* The content of `path` in tree `hex`; 0, or MLP_ENOTFOUND when absent. */

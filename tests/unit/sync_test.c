@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testrepo.h"
 #include "sync.h"
 
 static void test_spawn_captures_output_and_status(void **state)
@@ -150,38 +151,13 @@ static void test_hook_script(void **state)
 
 /* ---- two versions of a run: what fetch does ------------------------------------------- */
 
-static char topdir[PATH_MAX], oldcwd[PATH_MAX];
 
 static int repo_setup(void **state)
 {
-	static const char *const unset[] = {
-		"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-		"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
-		"GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "MLP_RUN_DIR",
-	};
 	struct mlp_repo *repo = NULL;
 	int created;
 
-	for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
-		unsetenv(unset[i]);
-	if (!getcwd(oldcwd, sizeof(oldcwd)))
-		return -1;
-	snprintf(topdir, sizeof(topdir), "%s/mlp-sync-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(topdir))
-		return -1;
-	setenv("HOME", topdir, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "A U Thor", 1);
-	setenv("GIT_AUTHOR_EMAIL", "author@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "C O Mitter", 1);
-	setenv("GIT_COMMITTER_EMAIL", "committer@example.com", 1);
-	setenv("TZ", "UTC", 1);
-	if (chdir(topdir) < 0)
-		return -1;
-	if (system("git -c init.defaultBranch=main init -q repo && cd repo && "
-		   "echo hello >file.txt && git add file.txt && git commit -q -m init") != 0)
-		return -1;
-	if (chdir("repo") < 0 || mlp_repo_open(&repo) < 0 || mlp_repo_init(repo, &created) < 0)
+	if (test_repo_enter("sync", "echo hello >file.txt && git add file.txt && git commit -q -m init") < 0 || mlp_repo_open(&repo) < 0 || mlp_repo_init(repo, &created) < 0)
 		return -1;
 	*state = repo;
 	return 0;
@@ -189,13 +165,8 @@ static int repo_setup(void **state)
 
 static int repo_teardown(void **state)
 {
-	char cmd[PATH_MAX + 32];
-
 	mlp_repo_free(*state);
-	if (chdir(oldcwd) < 0)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", topdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_repo_leave();
 }
 
 #define T0 INT64_C(1700000000000)
