@@ -74,6 +74,7 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	struct mlp_query *q = NULL;
 	struct mlp_run_list list = MLP_RUN_LIST_INIT;
 	struct mlp_view_list views = { 0 };
+	struct mlp_select sel = { 0 };
 	struct mlp_buf out = MLP_BUF_INIT;
 	struct mlp_render_opts ro = { ctx->color, mlp_now_ms(), NULL, NULL, 0, 0 };
 	char host[256] = "";
@@ -116,7 +117,8 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 	}
 	{
 		/* without filters or sorting, only the runs shown are decoded */
-		struct mlp_select sel = { .head_scope = !all, .where = q };
+		sel.head_scope = !all;
+		sel.where = q;
 		if (!sort.nr && !experiment && !branch && limit >= 0)
 			sel.limit = (size_t)limit;
 		/* a table of many runs comes straight from the index cache when it can */
@@ -136,11 +138,9 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (!err && limit >= 0)
 			mlp_view_list_truncate(&views, (size_t)limit);
 		ro.width = fmt == MLP_FMT_TABLE ? term_width() : 0;
-		if (!err && !views.nr) {
-			if (fmt == MLP_FMT_TABLE && !all && !where)
+		if (!err && !views.nr && fmt == MLP_FMT_TABLE) {
+			if (!all && !where)
 				fprintf(stderr, "no runs in HEAD's history; 'git mlp ls --all' lists every run\n");
-			else if (fmt != MLP_FMT_TABLE)
-				err = mlp_render_views(&out, &views, fmt, &ro);
 		} else if (!err) {
 			err = mlp_render_views(&out, &views, fmt, &ro);
 		}
@@ -153,8 +153,8 @@ int cmd_ls(int argc, const char **argv, struct mlp_ctx *ctx)
 		/* a record the views cannot read: list decoded runs, which say what is wrong */
 		mlp_buf_reset(&out);
 		mlp_view_list_release(&views);
-		if (mlp_run_list_select(&list, ctx->repo, &(struct mlp_select){ .head_scope = !all, .where = q },
-					warn_cb, NULL) < 0)
+		sel.views = NULL;
+		if (mlp_run_list_select(&list, ctx->repo, &sel, warn_cb, NULL) < 0)
 			die_lib();
 	}
 	mlp_run_list_refresh_live(&list, ctx->repo);
