@@ -1458,10 +1458,16 @@ int mlp_query_match(const struct mlp_query *q, const struct mlp_run *run, int *m
 	return err;
 }
 
+/* Whether views can answer key k: metrics, params, tags, and the attributes a row holds. */
+static int key_view_ok(const struct key *k)
+{
+	return k->kind != KEY_ATTR || view_attr_ok(k->attr);
+}
+
 static int node_view_ok(const struct node *n)
 {
 	if (n->type == NODE_CMP)
-		return n->key.kind != KEY_ATTR || view_attr_ok(n->key.attr);
+		return key_view_ok(&n->key);
 	for (size_t i = 0; i < n->nr; i++)
 		if (!node_view_ok(n->kids[i]))
 			return 0;
@@ -1661,7 +1667,7 @@ static int sort_order(size_t **order_out, const void *items, size_t nr, const ch
 			desc[parsed] = *spec++ == '-';
 		if ((err = key_parse_whole(&k[parsed], spec)))
 			goto done;
-		if (view_only && k[parsed].kind == KEY_ATTR && !view_attr_ok(k[parsed].attr)) {
+		if (view_only && !key_view_ok(&k[parsed])) {
 			err = 1;	/* not in the index: decoded runs can say */
 			parsed++;
 			goto done;
@@ -1744,7 +1750,7 @@ int mlp_sort_keys_view_ok(const char *const *keys, size_t nkeys)
 		int ok;
 		if (key_parse_whole(&k, spec))
 			return 0;	/* said by the sort itself */
-		ok = k.kind != KEY_ATTR || view_attr_ok(k.attr);
+		ok = key_view_ok(&k);
 		key_release(&k);
 		if (!ok)
 			return 0;
