@@ -441,8 +441,6 @@ static void huge_pages(void *p, size_t len)
  * Rows are copied out of the mapping on every core when there are many:
  * a hundred thousand of them are 16 MB of fresh memory to fault in.
  */
-#define LOAD_PARALLEL 2048
-
 struct load_job {
 	struct index *ix;
 	const unsigned char *names;
@@ -491,7 +489,7 @@ static int load_index(struct index *ix, struct mlp_repo *repo)
 	huge_pages(ix->rows, count * sizeof(*ix->rows));
 	{
 		struct load_job job[MLP_MAX_THREADS];
-		size_t nt = mlp_threads((size_t)count, LOAD_PARALLEL);
+		size_t nt = mlp_threads((size_t)count);
 		uint64_t bad = count;
 
 		for (size_t t = 0; t < nt; t++) {
@@ -1209,7 +1207,7 @@ static void *decode_some(void *arg)
 /* Decodes the rows `rows` into `runs` (NULL where that fails), on every core. */
 static void decode_rows(const struct index *ix, const size_t *rows, size_t n, struct mlp_run **runs)
 {
-	size_t nt = mlp_threads(n, 2048);
+	size_t nt = mlp_threads(n);
 	struct decode_job job[MLP_MAX_THREADS];
 
 	for (size_t t = 0; t < nt; t++) {
@@ -1232,7 +1230,6 @@ static void decode_rows(const struct index *ix, const size_t *rows, size_t n, st
  * or an error whose message must be set in the caller's thread.
  */
 #define MATCH_AHEAD 16
-#define MATCH_PARALLEL 2048	/* rows: below this, one thread is quicker */
 
 struct match_job {
 	const struct index *ix;
@@ -1280,7 +1277,7 @@ static void *match_some(void *arg)
 
 static unsigned char *match_rows(const struct index *ix, const char *keep, const struct mlp_query *q)
 {
-	size_t nt = mlp_threads(ix->nr, MATCH_PARALLEL);
+	size_t nt = mlp_threads(ix->nr);
 	unsigned char *verdict = mlp_malloc(ix->nr ? ix->nr : 1);
 	struct match_job job[MLP_MAX_THREADS];
 
@@ -1418,7 +1415,7 @@ int mlp_run_list_select(struct mlp_run_list *out, struct mlp_repo *repo,
 		by_view = 1;
 	if (batch)
 		cand = mlp_malloc((ix.nr ? ix.nr : 1) * sizeof(*cand));
-	if (batch && by_view && ix.nr >= MATCH_PARALLEL)
+	if (batch && by_view && ix.nr >= MLP_PARALLEL_MIN)
 		verdict = match_rows(&ix, keep, sel->where);
 	for (size_t i = 0; i < ix.nr; i++) {
 		const struct row *row = &ix.rows[i];

@@ -36,14 +36,6 @@ int mlp_repo_signature(git_signature **out, struct mlp_repo *repo, int committer
 
 int mlp_hex_valid(const char *s, size_t len);
 
-/*
- * Work split over the cores: mlp_threads() says how many parts to make of
- * n items (1 below `min` items or on one core, at most MLP_MAX_THREADS),
- * and mlp_run_parts() calls fn(&parts[k]) for each of the nt parts, each
- * `size` bytes, on a thread of its own but for the first, which runs in
- * the caller's.  A part whose thread cannot start runs in the caller's
- * too: the work is done either way.
- */
 struct mlp_mp;
 /*
  * The map under the top-level `field` of a record: 1 with `r` at its
@@ -53,8 +45,18 @@ int mlp_record_open_map(struct mlp_mp *r, const void *data, size_t len, const ch
 /* The "last" field of one metric's map of summary fields at `r` (0 when absent). */
 int mlp_record_read_summary_last(struct mlp_mp *r, double *last);
 
+/*
+ * Work split over the cores: mlp_threads() says how many parts to make of
+ * n items (1 below MLP_PARALLEL_MIN items, where one thread is quicker,
+ * or on one core; at most MLP_MAX_THREADS),
+ * and mlp_run_parts() calls fn(&parts[k]) for each of the nt parts, each
+ * `size` bytes, on a thread of its own but for the first, which runs in
+ * the caller's.  A part whose thread cannot start runs in the caller's
+ * too: the work is done either way.
+ */
 #define MLP_MAX_THREADS 4
-size_t mlp_threads(size_t n, size_t min);
+#define MLP_PARALLEL_MIN 2048
+size_t mlp_threads(size_t n);
 void mlp_run_parts(void *(*fn)(void *), void *parts, size_t size, size_t nt);
 
 /*

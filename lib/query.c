@@ -1683,7 +1683,7 @@ static int sort_order(size_t **order_out, const void *items, size_t nr, const ch
 	{
 		/* the values of many items are looked up on every core */
 		struct sort_job job[MLP_MAX_THREADS];
-		size_t nt = mlp_threads(nr, 2048);
+		size_t nt = mlp_threads(nr);
 		for (size_t t = 0; t < nt; t++) {
 			job[t] = (struct sort_job){ items, k, nkeys, get, vals, nr * t / nt, nr * (t + 1) / nt, 0 };
 		}

@@ -573,7 +573,6 @@ static char **table_texts(const struct mlp_table *t, size_t n, enum mlp_format f
 	return text;
 }
 
-#define CELLS_PARALLEL 2048	/* rows: below this, one thread is quicker */
 
 struct lines_job {
 	const struct mlp_table *t;
@@ -677,7 +676,7 @@ void mlp_table_print(struct mlp_buf *b, const struct mlp_table *t, enum mlp_form
 	}
 	{
 		struct lines_job job[MLP_MAX_THREADS];
-		size_t nt = mlp_threads(rows, CELLS_PARALLEL);
+		size_t nt = mlp_threads(rows);
 
 		for (size_t k = 0; k < nt; k++) {
 			job[k].t = t;
@@ -1105,7 +1104,7 @@ static void list_cells(struct mlp_table *t, const struct mlp_run_list *list, enu
 		       const struct mlp_map *mkeys)
 {
 	struct mlp_table all;
-	size_t nt = mlp_threads(list->nr, CELLS_PARALLEL);
+	size_t nt = mlp_threads(list->nr);
 	struct cells_job job[MLP_MAX_THREADS];
 
 	for (size_t k = 0; k < nt; k++) {
@@ -1390,7 +1389,7 @@ static void vkeys_merge(struct vkeys *to, const struct vkeys *from)
 static int view_keys(const struct mlp_view_list *l, struct vkeys *pk, struct vkeys *mk)
 {
 	struct keys_job job[MLP_MAX_THREADS];
-	size_t nt = mlp_threads(l->nr, CELLS_PARALLEL);
+	size_t nt = mlp_threads(l->nr);
 	int bad = 0;
 
 	for (size_t k = 0; k < nt; k++) {
@@ -1559,7 +1558,7 @@ int mlp_render_views(struct mlp_buf *b, const struct mlp_view_list *l, enum mlp_
 		free(h);
 		t.right[fixed + nshown + k] = 1;
 	}
-	nt = mlp_threads(l->nr, CELLS_PARALLEL);
+	nt = mlp_threads(l->nr);
 	for (size_t k = 0; k < nt; k++) {
 		size_t from = l->nr * k / nt, to = l->nr * (k + 1) / nt;
 		mlp_table_init(&job[k].part, t.cols);

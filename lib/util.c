@@ -144,9 +144,9 @@ void mlp_buf_addf(struct mlp_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-size_t mlp_threads(size_t n, size_t min)
+size_t mlp_threads(size_t n)
 {
-	long cpus = n < min ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus = n < MLP_PARALLEL_MIN ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
 	return cpus < 2 ? 1 : cpus > MLP_MAX_THREADS ? MLP_MAX_THREADS : (size_t)cpus;
 }
 
