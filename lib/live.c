@@ -769,13 +769,18 @@ int mlp_live_tick(struct mlp_live *l, int final)
 	now = mlp_now_ms();
 	for (size_t i = 0; i < l->run->series_nr; i++)
 		points += l->run->series[i].nr;
+	/*
+	 * The run is published before its live summary: whoever sees the
+	 * summary of a run past its first second (a test killing the recorder
+	 * then, say) finds the first commit done, not half written.
+	 */
+	if (!final && !l->committed && now - l->run->started >= MLP_LIVE_FIRST_COMMIT_MS)
+		first_commit(l);
 	if (!final && points != l->summary_points && now - l->last_summary >= 1000) {
 		write_summary(l);
 		l->summary_points = points;
 		l->last_summary = now;
 	}
-	if (!final && !l->committed && now - l->run->started >= MLP_LIVE_FIRST_COMMIT_MS)
-		first_commit(l);
 	if (!final && l->checkpoint_ms > 0 && now - l->last_checkpoint >= l->checkpoint_ms) {
 		struct mlp_run_files logs = { l->out, l->err, 1 };
 		capture_artifacts(l, 0);
