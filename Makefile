@@ -46,22 +46,26 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 # library brings 24 more (its TLS, SSH and Kerberos dependencies), about
 # 2.5 ms of relocations and page faults before main() on every command.
 # With STATIC_DEPS, git-mlp links the archives of libgit2 and of the other
-# libraries instead; only Kerberos (no archive in Debian) stays shared.
+# libraries instead, and no Kerberos at all: Debian has no archive of it,
+# and cmd/static/gssapi.c stands in for the GSSAPI functions libgit2's
+# HTTP transport (never used by git-mlp) calls.  The --wrap options let
+# cmd/fastinit.c replace three steps of libgit2's global init.
 # auto (the default, except for SANITIZE builds): static when Debian's
 # archives are installed and the link works, else shared, with a note.
 # The price: a security update of those libraries needs a rebuild.
 STATIC_ARCHIVES := git2 mbedtls mbedx509 mbedcrypto http_parser ssh2 crypto \
 	pcre2-8 z msgpackc xxhash jansson yaml sqlite3
-STATIC_LIBS = -Wl,--wrap=mbedtls_x509_crt_parse_file \
-	-Wl,-Bstatic $(STATIC_ARCHIVES:%=-l%) -Wl,-Bdynamic \
-	-l:libgssapi_krb5.so.2 -lm -lpthread -ldl
+STATIC_WRAPS := mbedtls_x509_crt_parse_file mbedtls_havege_init mbedtls_havege_poll libssh2_init
+STATIC_OBJ = $(BUILD)/cmd/static/gssapi.o
+STATIC_LIBS = $(STATIC_WRAPS:%=-Wl,--wrap=%) $(STATIC_OBJ) \
+	-Wl,-Bstatic $(STATIC_ARCHIVES:%=-l%) -Wl,-Bdynamic -lm -lpthread -ldl
 ifdef SANITIZE
 STATIC_DEPS ?= no
 else
 STATIC_DEPS ?= auto
 endif
 ifeq ($(STATIC_DEPS),auto)
-STATIC_MISSING := $(shell for a in $(STATIC_ARCHIVES:%=lib%.a) libgssapi_krb5.so.2; do \
+STATIC_MISSING := $(shell for a in $(STATIC_ARCHIVES:%=lib%.a); do \
 	expr "`$(CC) -print-file-name=$$a`" : / >/dev/null || echo $$a; done)
 ifneq ($(strip $(STATIC_MISSING)),)
 STATIC_DEPS := no
@@ -88,7 +92,7 @@ ifndef SANITIZE
 	@cp $< $@
 endif
 
-$(BUILD)/git-mlp: $(CMD_OBJ) $(BUILD)/libmlp.a
+$(BUILD)/git-mlp: $(CMD_OBJ) $(BUILD)/libmlp.a $(if $(filter no,$(STATIC_DEPS)),,$(STATIC_OBJ))
 ifeq ($(STATIC_DEPS),no)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlp.a $(PKG_LIBS)
 else ifeq ($(STATIC_DEPS),yes)
