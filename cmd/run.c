@@ -66,42 +66,6 @@ static char *live_named(struct mlp_ctx *ctx, const char *name)
 }
 
 /*
- * Two runs started at the same moment may draw the same name: the one
- * with the larger id draws again, once both have published it (in the
- * refs, or in the owner file of a live run not committed yet).
- */
-static void settle_name(struct mlp_ctx *ctx, struct mlp_run *run, struct mlp_live *live)
-{
-	for (int attempt = 0; attempt < 5; attempt++) {
-		struct mlp_run_name *names = NULL, *lnames = NULL;
-		size_t nr = 0, lnr = 0;
-		char *name = NULL;
-		int clash = 0;
-
-		if (mlp_run_names(&names, &nr, ctx->repo) < 0 ||
-		    mlp_live_names(&lnames, &lnr, ctx->repo) < 0) {
-			mlp_run_names_free(names, nr);
-			return;
-		}
-		for (size_t i = 0; i < nr; i++)
-			if (!strcmp(names[i].name, run->name) && strcmp(names[i].id, run->id) < 0)
-				clash = 1;
-		for (size_t i = 0; i < lnr; i++)
-			if (!strcmp(lnames[i].name, run->name) && strcmp(lnames[i].id, run->id) < 0)
-				clash = 1;
-		mlp_run_names_free(names, nr);
-		mlp_run_names_free(lnames, lnr);
-		if (!clash)
-			return;
-		if (mlp_run_new_name(&name, ctx->repo) < 0 || mlp_live_rename(live, name) < 0) {
-			free(name);
-			return;
-		}
-		free(name);
-	}
-}
-
-/*
  * --run-id: a queued sweep point (or one `git mlp queue run` claimed) is
  * finished under its own id.  Its ref is moved from the commit loaded
  * here by compare-and-swap, so two machines never both run it.
@@ -213,8 +177,6 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 		if (n > 0)
 			die("a run named or prefixed '%s' exists already", name);
 		run->name = mlp_strdup(name);
-	} else if (mlp_run_new_name(&run->name, ctx->repo) < 0) {
-		die_lib();
 	}
 	if (experiment)
 		run->experiment = mlp_strdup(experiment);
@@ -297,10 +259,9 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	lo.artifacts = artifacts;
 	lo.progress = progress_cb;
 	lo.progress_data = &progress_shown;
+	/* without -n, the run's name is drawn there */
 	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
 		die_lib();
-	if (!name && !run_id)
-		settle_name(ctx, run, live);
 
 	env_add[0] = env_pair("MLP_RUN_ID", run->id);
 	env_add[1] = env_pair("MLP_RUN_DIR", mlp_live_path(live, "dir"));

@@ -1005,12 +1005,14 @@ done:
 /*
  * Loads the index and makes it current; the file is rewritten when it
  * was not, unless `write` is 0 (a command that only needs names, such
- * as `git mlp run`, leaves that to the next listing).
+ * as `git mlp run`, leaves that to the next listing).  `given`: the refs
+ * just read by mlp_index_refs_read(), with their signature; else only
+ * their signature is taken, and the refs are read if the index is stale.
  */
-static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write, size_t *skipped,
-			 mlp_warn_fn warn, void *data)
+static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write,
+			 const struct mlp_index_refs *given, size_t *skipped, mlp_warn_fn warn, void *data)
 {
-	uint64_t sig = refs_signature(repo);
+	uint64_t sig = given ? given->sig : refs_signature(repo);
 	int err = load_index(ix, repo);
 
 	if (err < 0) {
@@ -1025,13 +1027,13 @@ static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write, siz
 	}
 	if (err == 1 && ix->sig == sig)
 		return 0;
-	return rebuild(ix, repo, sig, write, NULL, skipped, warn, data);
+	return rebuild(ix, repo, sig, write, given, skipped, warn, data);
 }
 
 static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 		      mlp_warn_fn warn, void *data)
 {
-	return open_index_rw(ix, repo, 1, skipped, warn, data);
+	return open_index_rw(ix, repo, 1, NULL, skipped, warn, data);
 }
 
 int mlp_index_refs_read(struct mlp_index_refs *out, struct mlp_repo *repo)
@@ -1049,18 +1051,66 @@ void mlp_index_refs_release(struct mlp_index_refs *refs)
 	memset(refs, 0, sizeof(*refs));
 }
 
+/* packed-refs' stat data, as hash_stat() takes it, or of its absence */
+static uint64_t packed_stat(struct mlp_repo *repo)
+{
+	const char *common = git_repository_commondir(repo->git);
+	struct mlp_buf p = MLP_BUF_INIT;
+	struct stat st;
+	uint64_t sig;
+	XXH64_state_t *h = XXH64_createState();
+
+	XXH64_reset(h, 0);
+	mlp_buf_addf(&p, "%s%spacked-refs", common, common[strlen(common) - 1] == '/' ? "" : "/");
+	if (stat(p.buf, &st) < 0)
+		XXH64_update(h, "missing", 7);
+	else
+		hash_stat(h, &st);
+	sig = XXH64_digest(h);
+	XXH64_freeState(h);
+	mlp_buf_release(&p);
+	return sig;
+}
+
+static int raw_id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * The names come from the index made current.  `git mlp run` finds it
+ * stale every time (the previous run added a ref): the refs are read
+ * with their signature in one pass, which rebuild() then takes as they
+ * are instead of reading every loose ref a second time.  The ids read are
+ * kept for mlp_run_refs_added().
+ */
 int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 {
 	struct index ix = { 0 };
+	struct mlp_index_refs refs = { 0 };
 	size_t skipped = 0;
-	int err = open_index_rw(&ix, repo, 0, &skipped, NULL, NULL);
+	uint64_t packed = packed_stat(repo);
+	int err = mlp_index_refs_read(&refs, repo);
 
 	*out = NULL;
 	*nr = 0;
-	if (err < 0) {
+	repo->names_ids_valid = 0;
+	if (err < 0)
+		return err;
+	if ((err = open_index_rw(&ix, repo, 0, &refs, &skipped, NULL, NULL)) < 0) {
+		mlp_index_refs_release(&refs);
 		index_free(&ix);
 		return err;
 	}
+	free(repo->names_ids);
+	repo->names_ids = mlp_calloc(refs.nr ? refs.nr : 1, sizeof(*repo->names_ids));
+	for (size_t i = 0; i < refs.nr; i++)
+		memcpy(repo->names_ids[i], refs.e[i].id, 16);
+	mlp_qsort(repo->names_ids, refs.nr, sizeof(*repo->names_ids), raw_id_cmp);
+	repo->names_ids_nr = refs.nr;
+	repo->names_packed = packed;
+	repo->names_ids_valid = 1;
+	mlp_index_refs_release(&refs);
 	*out = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(**out));
 	for (size_t i = 0; i < ix.nr; i++) {
 		const struct row *r = &ix.rows[i];
@@ -1072,6 +1122,33 @@ int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 	}
 	index_free(&ix);
 	return 0;
+}
+
+int mlp_run_refs_added(struct mlp_repo *repo)
+{
+	const char *common = git_repository_commondir(repo->git);
+	struct mlp_buf p = MLP_BUF_INIT;
+	int added = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (!repo->names_ids_valid || packed_stat(repo) != repo->names_packed)
+		return 1;
+	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, common[strlen(common) - 1] == '/' ? "" : "/");
+	d = opendir(p.buf);
+	mlp_buf_release(&p);
+	if (!d)
+		return errno != ENOENT;
+	while (!added && (e = readdir(d))) {
+		unsigned char id[16];
+		if (e->d_name[0] == '.')
+			continue;
+		if (strlen(e->d_name) != MLP_ID_HEXSZ || unhex(id, e->d_name, 16) < 0 ||
+		    !bsearch(id, repo->names_ids, repo->names_ids_nr, sizeof(*repo->names_ids), raw_id_cmp))
+			added = 1;	/* new, or a lock or a name git may read: cannot tell */
+	}
+	closedir(d);
+	return added;
 }
 
 void mlp_run_names_free(struct mlp_run_name *names, size_t nr)

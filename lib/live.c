@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -544,12 +545,57 @@ static int save_cas(struct mlp_repo *repo, struct mlp_run *run, const struct mlp
 	return err;
 }
 
+/*
+ * The name of a new run is drawn under an exclusive flock() of the live
+ * runs' directory and published in its owner file before the lock is let
+ * go, so a run drawing a name sees every name drawn before it: in the
+ * owner file of a live run, or in a ref.  The live runs are read first: a
+ * run writes its last ref before it removes its owner file, so a run not
+ * live any more then has its ref when the refs are read.  The names of
+ * the runs with refs are read before the lock is taken, and again under
+ * it only if a ref was added meanwhile.  The lock goes with the process
+ * that holds it, so a crash leaves none behind.  Sets *lock to the locked
+ * descriptor, or to -1 where the file system has no locks: the name is
+ * drawn all the same.
+ */
+static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
+{
+	struct mlp_run_name *names = NULL, *lnames = NULL;
+	size_t nr = 0, lnr = 0;
+	struct mlp_buf root = MLP_BUF_INIT;
+	int err = mlp_run_names(&names, &nr, repo);
+
+	*lock = -1;
+	if (err < 0)
+		return err;
+	mlp_buf_addf(&root, "%s/live", repo->mlpdir);
+	*lock = open(root.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mlp_buf_release(&root);
+	while (*lock >= 0 && flock(*lock, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(*lock);
+			*lock = -1;
+		}
+	err = mlp_live_names(&lnames, &lnr, repo);
+	if (err >= 0 && mlp_run_refs_added(repo)) {
+		mlp_run_names_free(names, nr);
+		names = NULL;
+		nr = 0;
+		err = mlp_run_names(&names, &nr, repo);
+	}
+	if (err >= 0)
+		err = mlp_name_draw(&run->name, names, nr, lnames, lnr);
+	mlp_run_names_free(names, nr);
+	mlp_run_names_free(lnames, lnr);
+	return err;
+}
+
 int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run *run,
 		   const struct mlp_live_opts *o)
 {
 	struct mlp_live *l = mlp_calloc(1, sizeof(*l));
 	struct mlp_buf b = MLP_BUF_INIT;
-	int err, fd;
+	int err, fd, lock = -1;
 
 	*out = NULL;
 	l->repo = repo;
@@ -585,6 +631,8 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	l->err = path_in(l->dir, "stderr");
 	l->journal_path = path_in(l->dir, "journal");
 	l->summary_path = path_in(l->dir, "summary.mp");
+	if (!run->name && (err = draw_name(repo, run, &lock)) < 0)
+		goto fail;
 	if (mkdir(l->dir, 0777) < 0) {
 		if (errno != EEXIST) {
 			err = mlp_error_set(MLP_ERROR, "cannot create '%s': %s", l->dir, strerror(errno));
@@ -610,8 +658,11 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	if (!l->committed && ((err = mlp_record_encode_run(&l->start_rec[0], run)) < 0 ||
 			      (err = mlp_record_encode_params(&l->start_rec[1], &run->params)) < 0))
 		goto fail;
-	if ((err = write_owner(l->dir, run, l->committed ? NULL : l->start_rec)) < 0 ||
-	    (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
+	err = write_owner(l->dir, run, l->committed ? NULL : l->start_rec);
+	if (lock >= 0)
+		close(lock);	/* the name is published (or the run fails) */
+	lock = -1;
+	if (err < 0 || (err = mlp_journal_open(&l->journal, l->journal_path)) < 0)
 		goto fail;
 	/* declared up front: on disk before the command starts */
 	if (run->artifact_queue_nr) {
@@ -631,6 +682,8 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	*out = l;
 	return 0;
 fail:
+	if (lock >= 0)
+		close(lock);
 	/* no ref names this directory yet: nothing in it is worth keeping */
 	{
 		char *why = mlp_strdup(mlp_error_message());
@@ -700,20 +753,6 @@ static void first_commit(struct mlp_live *l)
 		mlp_buf_release(&l->start_rec[i]);
 	if (write_owner(l->dir, l->run, NULL) < 0)
 		warnf(l, "%s", mlp_error_message());
-}
-
-int mlp_live_rename(struct mlp_live *l, const char *name)
-{
-	int err;
-
-	free(l->run->name);
-	l->run->name = mlp_strdup(name);
-	if (l->committed)
-		return save_cas(l->repo, l->run, NULL);
-	mlp_buf_reset(&l->start_rec[0]);
-	if ((err = mlp_record_encode_run(&l->start_rec[0], l->run)) < 0)
-		return err;
-	return write_owner(l->dir, l->run, l->start_rec);
 }
 
 static void journal_offset(struct mlp_live *l)

@@ -400,8 +400,16 @@ int mlp_snapshot(struct mlp_repo *repo, char tree_out[MLP_OID_HEXSZ + 1],
 
 /* Fills run->id with 128 random bits as hex. */
 int mlp_run_new_id(struct mlp_run *run);
-/* An unused adjective-noun name among the runs of `repo`. */
+/*
+ * An unused adjective-noun name among the runs of `repo`.  Runs recorded
+ * at the same moment may draw the same one: `git mlp run` lets
+ * mlp_live_start() draw it instead.
+ */
 int mlp_run_new_name(char **out, struct mlp_repo *repo);
+struct mlp_run_name;
+/* An adjective-noun name that is none of the names in either list. */
+int mlp_name_draw(char **out, const struct mlp_run_name *taken_a, size_t na,
+		  const struct mlp_run_name *taken_b, size_t nb);
 
 /* The names of the runs (from the index, without decoding any run). */
 struct mlp_run_name {
@@ -410,6 +418,15 @@ struct mlp_run_name {
 };
 int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo);
 void mlp_run_names_free(struct mlp_run_name *names, size_t nr);
+/*
+ * Whether a run ref was added since mlp_run_names() last read them in
+ * this process: 0 when none was, 1 when one was or it cannot tell.
+ * Lists the directory of loose run refs without opening any and compares
+ * packed-refs' stat data, so it is much cheaper than mlp_run_names().
+ * A run's name never changes, so with 0 that list of names is still
+ * complete, but for runs deleted since.
+ */
+int mlp_run_refs_added(struct mlp_repo *repo);
 int mlp_name_check(const char *name);
 
 struct mlp_run_files {
@@ -583,12 +600,13 @@ struct mlp_live_opts {
  * moved to "running" at once; a new run's "running" commit and ref are
  * written by mlp_live_tick() once the command has run for a second, or by
  * mlp_live_finish() if it ends before: until then, the owner file holds
- * what crash recovery needs.
+ * what crash recovery needs.  A run without a name gets one here, drawn
+ * under a lock of the live runs' directory and published in the owner
+ * file before the lock is let go: no two runs draw the same name, however
+ * many start together.
  */
 int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run *run,
 		   const struct mlp_live_opts *opts);
-/* Names the run `name`: in its owner file, or with a commit once it has one. */
-int mlp_live_rename(struct mlp_live *l, const char *name);
 /* The names of the live runs of this repository (any host), from their owner files. */
 /*
  * Whether `spec` (an id, or a prefix of one, or a name) is a run being

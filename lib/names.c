@@ -52,29 +52,56 @@ static int taken(const struct mlp_run_name *names, size_t nr, const char *name)
 	return 0;
 }
 
-int mlp_run_new_name(char **out, struct mlp_repo *repo)
+/*
+ * GIT_MLP_TEST_NAME_POOL=n draws among n names only, so that the tests
+ * can make runs started together draw the same name.
+ */
+static void pool_size(size_t *nadj, size_t *nnoun)
 {
-	struct mlp_run_name *names = NULL;
-	size_t nr = 0;
-	struct mlp_buf b = MLP_BUF_INIT;
-	int err = mlp_run_names(&names, &nr, repo);
+	const char *v = getenv("GIT_MLP_TEST_NAME_POOL");
+	long n = v ? strtol(v, NULL, 10) : 0;
 
-	*out = NULL;
-	if (err < 0)
-		return err;
+	*nadj = NADJ;
+	*nnoun = NNOUN;
+	if (n > 0 && (size_t)n < NNOUN) {
+		*nadj = 1;
+		*nnoun = (size_t)n;
+	}
+}
+
+int mlp_name_draw(char **out, const struct mlp_run_name *taken_a, size_t na,
+		  const struct mlp_run_name *taken_b, size_t nb)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	size_t nadj, nnoun;
+
+	pool_size(&nadj, &nnoun);
 	for (unsigned attempt = 0;; attempt++) {
 		uint32_t r[2];
 		if (getrandom(r, sizeof(r), 0) != sizeof(r))
 			r[0] = (uint32_t)mlp_now_ms(), r[1] = attempt * 7919u;
 		mlp_buf_reset(&b);
-		mlp_buf_addf(&b, "%s-%s", adjectives[r[0] % NADJ], nouns[r[1] % NNOUN]);
+		mlp_buf_addf(&b, "%s-%s", adjectives[r[0] % nadj], nouns[r[1] % nnoun]);
 		/* after many collisions the space is crowded: add a number */
 		if (attempt >= 32)
 			mlp_buf_addf(&b, "-%u", (r[0] >> 8) % 100000);
-		if (!taken(names, nr, b.buf))
+		if (!taken(taken_a, na, b.buf) && !taken(taken_b, nb, b.buf))
 			break;
 	}
-	mlp_run_names_free(names, nr);
 	*out = mlp_buf_detach(&b, NULL);
 	return 0;
+}
+
+int mlp_run_new_name(char **out, struct mlp_repo *repo)
+{
+	struct mlp_run_name *names = NULL;
+	size_t nr = 0;
+	int err = mlp_run_names(&names, &nr, repo);
+
+	*out = NULL;
+	if (err < 0)
+		return err;
+	err = mlp_name_draw(out, names, nr, NULL, 0);
+	mlp_run_names_free(names, nr);
+	return err;
 }

@@ -115,4 +115,42 @@ test_expect_success 'git fsck --strict is clean, no live directory is left' '
 	no_live_dirs repo
 '
 
+# start_runs TAG COUNT CMD...: COUNT `git mlp run` of CMD at once in
+# "names", each drawing among GIT_MLP_TEST_NAME_POOL names; waits for all.
+start_runs() {
+	tag=$1 count=$2 &&
+	shift 2 &&
+	jobs= &&
+	k=0 &&
+	while test $k -lt $count
+	do
+		{ timeout -k 5 60 git -C names mlp run -- "$@" >/dev/null 2>err.$tag.$k & } &&
+		jobs="$jobs $!" &&
+		k=$((k + 1)) || return 1
+	done &&
+	for j in $jobs
+	do
+		wait $j || return 1
+	done
+}
+
+test_expect_success 'runs started together draw distinct names from a small pool' '
+	mlp_new_repo names &&
+	git -C names mlp init &&
+	GIT_MLP_TEST_NAME_POOL=10 &&
+	export GIT_MLP_TEST_NAME_POOL &&
+	: all live together: each sees the names in the others owner files &&
+	start_runs live 8 sleep 1 &&
+	: short runs: the name may be that of a run which has just finished &&
+	GIT_MLP_TEST_NAME_POOL=56 &&
+	for round in 1 2 3 4 5 6
+	do
+		start_runs short$round 8 true || return 1
+	done &&
+	unset GIT_MLP_TEST_NAME_POOL &&
+	git -C names mlp ls --all --format=json >names.json &&
+	json_check "len(d) == 56 and len(set(r[\"name\"] for r in d)) == 56" names.json &&
+	no_live_dirs names
+'
+
 test_done

@@ -180,6 +180,54 @@ static void test_refs_read_symbolic_ref_is_left_to_libgit2(void **state)
 	check_refs(repo, 4);
 }
 
+static int refs_added_after_names(struct mlp_repo *repo)
+{
+	struct mlp_run_name *names = NULL;
+	size_t nr = 0;
+
+	assert_int_equal(mlp_run_names(&names, &nr, repo), 0);
+	mlp_run_names_free(names, nr);
+	return mlp_run_refs_added(repo);
+}
+
+/*
+ * mlp_run_refs_added() says 0 only when no run ref can have come since
+ * mlp_run_names() read them: new loose or packed refs, lock files and
+ * rewritten packed-refs all say 1.
+ */
+static void test_run_refs_added(void **state)
+{
+	struct mlp_repo *repo = *state;
+
+	assert_int_equal(mlp_run_refs_added(repo), 1);	/* nothing read yet */
+	assert_int_equal(refs_added_after_names(repo), 0);	/* no refs at all */
+	sh("git update-ref refs/mlp/runs/00000000000000000000000000000001 HEAD");
+	assert_int_equal(mlp_run_refs_added(repo), 1);
+	assert_int_equal(refs_added_after_names(repo), 0);
+	/* updated or deleted: no name added */
+	sh("git update-ref refs/mlp/runs/00000000000000000000000000000001 HEAD~1 && "
+	   "git update-ref refs/mlp/runs/00000000000000000000000000000002 HEAD");
+	assert_int_equal(refs_added_after_names(repo), 0);
+	sh("git update-ref refs/mlp/runs/00000000000000000000000000000001 HEAD && "
+	   "git update-ref -d refs/mlp/runs/00000000000000000000000000000002");
+	assert_int_equal(mlp_run_refs_added(repo), 0);
+	/* a ref being written, a name git may take for a ref */
+	sh("git rev-parse HEAD >.git/refs/mlp/runs/00000000000000000000000000000003.lock");
+	assert_int_equal(mlp_run_refs_added(repo), 1);
+	sh("rm .git/refs/mlp/runs/00000000000000000000000000000003.lock");
+	assert_int_equal(mlp_run_refs_added(repo), 0);
+	sh("git rev-parse HEAD >.git/refs/mlp/runs/0000000000000000000000000000000A");
+	assert_int_equal(mlp_run_refs_added(repo), 1);
+	sh("rm .git/refs/mlp/runs/0000000000000000000000000000000A");
+	/* packed-refs: rewritten, or holding a new run */
+	sh("git pack-refs --all");
+	assert_int_equal(mlp_run_refs_added(repo), 1);
+	assert_int_equal(refs_added_after_names(repo), 0);
+	sh("git update-ref refs/mlp/runs/00000000000000000000000000000004 HEAD && git pack-refs --all");
+	assert_int_equal(mlp_run_refs_added(repo), 1);
+	assert_int_equal(refs_added_after_names(repo), 0);
+}
+
 #define REPO_TEST(f) cmocka_unit_test_setup_teardown(f, repo_setup, repo_teardown)
 
 int main(void)
@@ -187,6 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		REPO_TEST(test_refs_read_packed_and_loose),
 		REPO_TEST(test_refs_read_symbolic_ref_is_left_to_libgit2),
+		REPO_TEST(test_run_refs_added),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
