@@ -863,6 +863,14 @@ static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_
 		unlink(s->tmp);
 		return -1;
 	}
+	/* the index holds every run now: the log of recent names beside it is redundant */
+	{
+		const char *slash = strrchr(path, '/');
+		struct mlp_buf log = MLP_BUF_INIT;
+		mlp_buf_addf(&log, "%.*snames", slash ? (int)(slash - path + 1) : 0, path);
+		unlink(log.buf);
+		mlp_buf_release(&log);
+	}
 	return 0;
 }
 
@@ -1051,25 +1059,66 @@ void mlp_index_refs_release(struct mlp_index_refs *refs)
 	memset(refs, 0, sizeof(*refs));
 }
 
-/* packed-refs' stat data, as hash_stat() takes it, or of its absence */
-static uint64_t packed_stat(struct mlp_repo *repo)
-{
-	const char *common = git_repository_commondir(repo->git);
-	struct mlp_buf p = MLP_BUF_INIT;
-	struct stat st;
-	uint64_t sig;
-	XXH64_state_t *h = XXH64_createState();
+/* ---- run names, for drawing a new one ------------------------------------ */
 
-	XXH64_reset(h, 0);
-	mlp_buf_addf(&p, "%s%spacked-refs", common, common[strlen(common) - 1] == '/' ? "" : "/");
-	if (stat(p.buf, &st) < 0)
-		XXH64_update(h, "missing", 7);
-	else
-		hash_stat(h, &st);
-	sig = XXH64_digest(h);
-	XXH64_freeState(h);
-	mlp_buf_release(&p);
-	return sig;
+/*
+ * `git mlp run` draws a name unused among every run, and did so from the
+ * index made current: every loose ref read, the previous run (which
+ * always made it stale) read from git, and the index written again, at
+ * every run (1-2 ms on ext4, growing with the loose refs).  But a run's
+ * name never changes, so the name the index has for an id is still its
+ * name however stale the index is.  The ids are listed without opening a
+ * loose ref; the names are taken from the index's rows, then from the log
+ * of recent names, and only the few runs in neither are read from git.
+ *
+ * The log, <mlpdir>/names, is a cache like the index: "<32-hex id>
+ * <name>\n" lines appended by `git mlp run` once its run has its last
+ * ref, and removed whenever an index file is written (which holds every
+ * run).  A line that does not read as one is ignored; a lost line costs a
+ * read from git.
+ */
+#define NAMES_LOG_MAX (256u << 10)	/* past it, the index is rebuilt */
+#define NAMES_UNKNOWN_MAX 32		/* runs read from git before a rebuild pays */
+
+static char *names_log_path(struct mlp_repo *repo)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	mlp_buf_addf(&b, "%s/names", repo->mlpdir);
+	return mlp_buf_detach(&b, NULL);
+}
+
+void mlp_names_log_add(struct mlp_repo *repo, const char *id, const char *name)
+{
+	char *path = names_log_path(repo);
+	struct mlp_buf line = MLP_BUF_INIT;
+	int fd;
+
+	if (name && strlen(id) == MLP_ID_HEXSZ && mlp_hex_valid(id, MLP_ID_HEXSZ) &&
+	    mlp_name_check(name) == 0) {
+		/* one write of a line with O_APPEND: lines of two runs never mix */
+		mlp_buf_addf(&line, "%s %s\n", id, name);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			/* a cache: a torn line is ignored by readers */
+			ssize_t w = write(fd, line.buf, line.len);
+			(void)w;
+			close(fd);
+		}
+	}
+	mlp_error_clear();
+	mlp_buf_release(&line);
+	free(path);
+}
+
+struct known_name {
+	unsigned char id[16];
+	const char *name;
+	size_t len;
+};
+
+static int known_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct known_name *)a)->id, ((const struct known_name *)b)->id, 16);
 }
 
 static int raw_id_cmp(const void *a, const void *b)
@@ -1078,77 +1127,239 @@ static int raw_id_cmp(const void *a, const void *b)
 }
 
 /*
- * The names come from the index made current.  `git mlp run` finds it
- * stale every time (the previous run added a ref): the refs are read
- * with their signature in one pass, which rebuild() then takes as they
- * are instead of reading every loose ref a second time.  The ids read are
- * kept for mlp_run_refs_added().
+ * The run ids of the refs, sorted, each once: packed-refs is parsed and
+ * the loose refs are listed, none of them opened.  -1 when they cannot be
+ * listed.
  */
-int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
+static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t *n)
+{
+	const char *common = git_repository_commondir(repo->git);
+	const char *sep = common[strlen(common) - 1] == '/' ? "" : "/";
+	struct mlp_index_ref *packed = NULL;
+	size_t npacked = 0, apacked = 0, alloc;
+	struct mlp_buf p = MLP_BUF_INIT;
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int fd;
+
+	*ids = NULL;
+	*n = 0;
+	mlp_buf_addf(&p, "%s%spacked-refs", common, sep);
+	fd = open(p.buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			close(fd);
+			mlp_buf_release(&p);
+			return -1;
+		}
+		parse_packed(&packed, &npacked, &apacked, map, (size_t)st.st_size);
+		munmap(map, (size_t)st.st_size);
+	}
+	if (fd >= 0)
+		close(fd);
+	alloc = npacked + 64;
+	*ids = mlp_malloc(alloc * sizeof(**ids));
+	for (size_t i = 0; i < npacked; i++)
+		memcpy((*ids)[(*n)++], packed[i].id, 16);
+	free(packed);
+	mlp_buf_reset(&p);
+	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, sep);
+	d = opendir(p.buf);
+	mlp_buf_release(&p);
+	if (!d && errno != ENOENT) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	while (d && (e = readdir(d))) {
+		/* lock files, and anything not named as a run ref, are not runs */
+		if (strlen(e->d_name) != MLP_ID_HEXSZ || e->d_type == DT_DIR)
+			continue;
+		if (*n == alloc) {
+			alloc *= 2;
+			*ids = mlp_realloc(*ids, alloc * sizeof(**ids));
+		}
+		if (unhex((*ids)[*n], e->d_name, 16) == 0)
+			(*n)++;
+	}
+	if (d)
+		closedir(d);
+	mlp_qsort(*ids, *n, sizeof(**ids), raw_id_cmp);
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < *n; i++)
+			if (!k || memcmp((*ids)[k - 1], (*ids)[i], 16))
+				memcpy((*ids)[k++], (*ids)[i], 16);
+		*n = k;
+	}
+	return 0;
+}
+
+/*
+ * The log's well-formed lines, sorted by id, pointing into `buf`;
+ * (size_t)-1 when the log is too long to be worth reading.
+ */
+static size_t read_names_log(struct known_name **out, struct mlp_buf *buf, struct mlp_repo *repo)
+{
+	char *path = names_log_path(repo);
+	size_t n = 0, alloc = 0;
+	char *p, *end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	free(path);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t got;
+		mlp_buf_grow(buf, 65536);
+		got = read(fd, buf->buf + buf->len, buf->alloc - buf->len - 1);
+		if (got <= 0)
+			break;
+		buf->len += (size_t)got;
+		if (buf->len > NAMES_LOG_MAX) {
+			close(fd);
+			return (size_t)-1;
+		}
+	}
+	close(fd);
+	if (!buf->buf)
+		return 0;
+	buf->buf[buf->len] = '\0';
+	for (p = buf->buf, end = buf->buf + buf->len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct known_name k;
+		if (!nl)
+			break;	/* a torn last line */
+		*nl = '\0';
+		if (nl - p > MLP_ID_HEXSZ + 1 && p[MLP_ID_HEXSZ] == ' ' && unhex(k.id, p, 16) == 0 &&
+		    mlp_name_check(p + MLP_ID_HEXSZ + 1) == 0) {
+			k.name = p + MLP_ID_HEXSZ + 1;
+			k.len = (size_t)(nl - k.name);
+			if (n == alloc) {
+				alloc = alloc ? 2 * alloc : 64;
+				*out = mlp_realloc(*out, alloc * sizeof(**out));
+			}
+			(*out)[n++] = k;
+		}
+		p = nl + 1;
+	}
+	mlp_error_clear();
+	mlp_qsort(*out, n, sizeof(**out), known_cmp);
+	return n;
+}
+
+static void add_name(struct mlp_run_name **out, size_t *nr, size_t *alloc, const unsigned char *id,
+		     const char *name, size_t len)
+{
+	if (*nr == *alloc) {
+		*alloc = *alloc ? 2 * *alloc : 64;
+		*out = mlp_realloc(*out, *alloc * sizeof(**out));
+	}
+	hex((*out)[*nr].id, id, 16);
+	(*out)[(*nr)++].name = mlp_strndup(name, len);
+}
+
+/* The names from the index made current, and written: the slow way. */
+static int names_from_current_index(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 {
 	struct index ix = { 0 };
 	struct mlp_index_refs refs = { 0 };
-	size_t skipped = 0;
-	uint64_t packed = packed_stat(repo);
+	size_t skipped = 0, alloc = 0;
 	int err = mlp_index_refs_read(&refs, repo);
 
-	*out = NULL;
-	*nr = 0;
-	repo->names_ids_valid = 0;
-	if (err < 0)
-		return err;
-	if ((err = open_index_rw(&ix, repo, 0, &refs, &skipped, NULL, NULL)) < 0) {
+	if (err < 0) {
 		mlp_index_refs_release(&refs);
+		return err;
+	}
+	err = open_index_rw(&ix, repo, 1, &refs, &skipped, NULL, NULL);
+	mlp_index_refs_release(&refs);
+	if (err < 0) {
 		index_free(&ix);
 		return err;
 	}
-	free(repo->names_ids);
-	repo->names_ids = mlp_calloc(refs.nr ? refs.nr : 1, sizeof(*repo->names_ids));
-	for (size_t i = 0; i < refs.nr; i++)
-		memcpy(repo->names_ids[i], refs.e[i].id, 16);
-	mlp_qsort(repo->names_ids, refs.nr, sizeof(*repo->names_ids), raw_id_cmp);
-	repo->names_ids_nr = refs.nr;
-	repo->names_packed = packed;
-	repo->names_ids_valid = 1;
-	mlp_index_refs_release(&refs);
-	*out = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(**out));
-	for (size_t i = 0; i < ix.nr; i++) {
-		const struct row *r = &ix.rows[i];
-		if (r->broken || !r->name_len)
-			continue;
-		hex((*out)[*nr].id, r->id, 16);
-		(*out)[*nr].name = mlp_strndup(r->name, r->name_len);
-		(*nr)++;
-	}
+	for (size_t i = 0; i < ix.nr; i++)
+		if (!ix.rows[i].broken && ix.rows[i].name_len)
+			add_name(out, nr, &alloc, ix.rows[i].id, ix.rows[i].name, ix.rows[i].name_len);
 	index_free(&ix);
 	return 0;
 }
 
-int mlp_run_refs_added(struct mlp_repo *repo)
+int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 {
-	const char *common = git_repository_commondir(repo->git);
-	struct mlp_buf p = MLP_BUF_INIT;
-	int added = 0;
-	DIR *d;
-	struct dirent *e;
+	unsigned char (*ids)[16] = NULL, (*unknown)[16] = NULL;
+	struct known_name *rows = NULL, *logged = NULL;
+	struct mlp_buf logbuf = MLP_BUF_INIT;
+	struct index ix = { 0 };
+	size_t nids = 0, nrows = 0, nlogged, nunknown = 0, alloc = 0;
+	int err = 0;
 
-	if (!repo->names_ids_valid || packed_stat(repo) != repo->names_packed)
-		return 1;
-	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, common[strlen(common) - 1] == '/' ? "" : "/");
-	d = opendir(p.buf);
-	mlp_buf_release(&p);
-	if (!d)
-		return errno != ENOENT;
-	while (!added && (e = readdir(d))) {
-		unsigned char id[16];
-		if (e->d_name[0] == '.')
-			continue;
-		if (strlen(e->d_name) != MLP_ID_HEXSZ || unhex(id, e->d_name, 16) < 0 ||
-		    !bsearch(id, repo->names_ids, repo->names_ids_nr, sizeof(*repo->names_ids), raw_id_cmp))
-			added = 1;	/* new, or a lock or a name git may read: cannot tell */
+	*out = NULL;
+	*nr = 0;
+	if (list_run_ids(repo, &ids, &nids) < 0)
+		goto slow;
+	if (load_index(&ix, repo) != 1)
+		index_free(&ix);	/* none, or unusable: every name is unknown */
+	mlp_error_clear();
+	rows = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(*rows));
+	for (size_t i = 0; i < ix.nr; i++)
+		if (!ix.rows[i].broken && ix.rows[i].name_len) {
+			memcpy(rows[nrows].id, ix.rows[i].id, 16);
+			rows[nrows].name = ix.rows[i].name;
+			rows[nrows++].len = ix.rows[i].name_len;
+		}
+	mlp_qsort(rows, nrows, sizeof(*rows), known_cmp);
+	nlogged = read_names_log(&logged, &logbuf, repo);
+	if (nlogged == (size_t)-1)
+		goto slow;
+	unknown = mlp_malloc((nids ? nids : 1) * sizeof(*unknown));
+	for (size_t i = 0; i < nids; i++) {
+		struct known_name key, *k;
+		memcpy(key.id, ids[i], 16);
+		if ((k = nrows ? bsearch(&key, rows, nrows, sizeof(*rows), known_cmp) : NULL) ||
+		    (k = nlogged ? bsearch(&key, logged, nlogged, sizeof(*logged), known_cmp) : NULL))
+			add_name(out, nr, &alloc, ids[i], k->name, k->len);
+		else if (nunknown < NAMES_UNKNOWN_MAX)
+			memcpy(unknown[nunknown++], ids[i], 16);
+		else
+			goto slow;
 	}
-	closedir(d);
-	return added;
+	/* a few runs new to both (made by other commands, or fetched): from git */
+	for (size_t i = 0; i < nunknown; i++) {
+		char id[MLP_ID_HEXSZ + 1];
+		struct mlp_buf ref = MLP_BUF_INIT;
+		struct mlp_run *run = NULL;
+		git_oid oid;
+
+		hex(id, unknown[i], 16);
+		mlp_buf_addf(&ref, MLP_REF_PREFIX "%s", id);
+		/* a damaged run has no name to take */
+		if (git_reference_name_to_id(&oid, repo->git, ref.buf) == 0 &&
+		    mlp_run_load_oid(&run, repo, id, &oid, 0, NULL) == 0 && run->name)
+			add_name(out, nr, &alloc, unknown[i], run->name, strlen(run->name));
+		mlp_run_free(run);
+		mlp_buf_release(&ref);
+	}
+	mlp_error_clear();
+	goto done;
+slow:
+	mlp_run_names_free(*out, *nr);
+	*out = NULL;
+	*nr = 0;
+	err = names_from_current_index(out, nr, repo);
+done:
+	free(ids);
+	free(unknown);
+	free(rows);
+	free(logged);
+	mlp_buf_release(&logbuf);
+	index_free(&ix);
+	if (!err && !*out)
+		*out = mlp_calloc(1, sizeof(**out));
+	return err;
 }
 
 void mlp_run_names_free(struct mlp_run_name *names, size_t nr)

@@ -23,11 +23,6 @@ struct mlp_repo {
 	git_config *cfg;	/* snapshot taken at the first read; NULL after a write */
 	char resolved_id[MLP_ID_HEXSZ + 1];	/* the last run spec resolved to one run */
 	git_oid resolved_commit;		/* ...and its commit, per the index */
-	/* the run ids mlp_run_names() last read, sorted, for mlp_run_refs_added() */
-	unsigned char (*names_ids)[16];
-	size_t names_ids_nr;
-	uint64_t names_packed;			/* packed-refs' stat data then */
-	int names_ids_valid;
 };
 
 /* Sets the library error from libgit2's last error and returns `code`. */

@@ -551,23 +551,18 @@ static int save_cas(struct mlp_repo *repo, struct mlp_run *run, const struct mlp
  * go, so a run drawing a name sees every name drawn before it: in the
  * owner file of a live run, or in a ref.  The live runs are read first: a
  * run writes its last ref before it removes its owner file, so a run not
- * live any more then has its ref when the refs are read.  The names of
- * the runs with refs are read before the lock is taken, and again under
- * it only if a ref was added meanwhile.  The lock goes with the process
- * that holds it, so a crash leaves none behind.  Sets *lock to the locked
- * descriptor, or to -1 where the file system has no locks: the name is
- * drawn all the same.
+ * live any more then has its ref when the refs are read.  The lock goes
+ * with the process that holds it, so a crash leaves none behind.  Sets
+ * *lock to the locked descriptor, or to -1 where the file system has no
+ * locks: the name is drawn all the same.
  */
 static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
 {
 	struct mlp_run_name *names = NULL, *lnames = NULL;
 	size_t nr = 0, lnr = 0;
 	struct mlp_buf root = MLP_BUF_INIT;
-	int err = mlp_run_names(&names, &nr, repo);
+	int err;
 
-	*lock = -1;
-	if (err < 0)
-		return err;
 	mlp_buf_addf(&root, "%s/live", repo->mlpdir);
 	*lock = open(root.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	mlp_buf_release(&root);
@@ -577,12 +572,8 @@ static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
 			*lock = -1;
 		}
 	err = mlp_live_names(&lnames, &lnr, repo);
-	if (err >= 0 && mlp_run_refs_added(repo)) {
-		mlp_run_names_free(names, nr);
-		names = NULL;
-		nr = 0;
+	if (err >= 0)
 		err = mlp_run_names(&names, &nr, repo);
-	}
 	if (err >= 0)
 		err = mlp_name_draw(&run->name, names, nr, lnames, lnr);
 	mlp_run_names_free(names, nr);
@@ -877,6 +868,8 @@ int mlp_live_finish(struct mlp_live *l)
 		return err;
 	}
 	mlp_journal_close(&l->journal);
+	/* before the owner file goes: a run drawing a name sees it in one or the other */
+	mlp_names_log_add(l->repo, l->run->id, l->run->name);
 	remove_dir(l->dir);
 	return 0;
 }

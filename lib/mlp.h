@@ -411,7 +411,10 @@ struct mlp_run_name;
 int mlp_name_draw(char **out, const struct mlp_run_name *taken_a, size_t na,
 		  const struct mlp_run_name *taken_b, size_t nb);
 
-/* The names of the runs (from the index, without decoding any run). */
+/*
+ * The names of the runs: from the index (current or not: names never
+ * change), the log of recent names, and git for the few runs in neither.
+ */
 struct mlp_run_name {
 	char id[MLP_ID_HEXSZ + 1];
 	char *name;
@@ -419,14 +422,11 @@ struct mlp_run_name {
 int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo);
 void mlp_run_names_free(struct mlp_run_name *names, size_t nr);
 /*
- * Whether a run ref was added since mlp_run_names() last read them in
- * this process: 0 when none was, 1 when one was or it cannot tell.
- * Lists the directory of loose run refs without opening any and compares
- * packed-refs' stat data, so it is much cheaper than mlp_run_names().
- * A run's name never changes, so with 0 that list of names is still
- * complete, but for runs deleted since.
+ * Adds "id name" to the log of recent names (<mlpdir>/names), a cache
+ * that spares the next mlp_run_names() reading that run from git; best
+ * effort, as caches are.
  */
-int mlp_run_refs_added(struct mlp_repo *repo);
+void mlp_names_log_add(struct mlp_repo *repo, const char *id, const char *name);
 int mlp_name_check(const char *name);
 
 struct mlp_run_files {

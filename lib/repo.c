@@ -219,7 +219,6 @@ void mlp_repo_free(struct mlp_repo *repo)
 	free(repo->mlpdir);
 	free(repo->workdir);
 	free(repo->prefix);
-	free(repo->names_ids);
 	free(repo);
 }
 

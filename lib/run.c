@@ -5,6 +5,8 @@
  */
 #include "internal.h"
 
+#include <git2/sys/commit.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -784,7 +786,7 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 	struct mlp_buf data = MLP_BUF_INIT, ref = MLP_BUF_INIT, msg = MLP_BUF_INIT;
 	git_oid tree_oid, metrics_oid, commit_oid, old_oid, base_oid, ws_oid;
 	git_commit *old = NULL, *base = NULL;
-	git_tree *old_tree = NULL, *tree = NULL;
+	git_tree *old_tree = NULL;
 	git_signature *author = NULL, *committer = NULL;
 	git_reference *newref = NULL;
 	int err = 0;
@@ -801,6 +803,13 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 	}
 	if (run->series_loaded)
 		mlp_run_summarize(run);
+	/*
+	 * Every object the run tree and commit point to was written just now
+	 * or taken from a tree or commit that exists: libgit2's check that
+	 * each exists (it reads every one back, eight reads a run) is off
+	 * until the ref is moved.
+	 */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
 	if (git_treebuilder_new(&tb, repo->git, NULL) < 0) {
 		err = mlp_git_error(MLP_ERROR, "treebuilder");
 		goto done;
@@ -863,7 +872,7 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 			}
 		}
 	}
-	if (git_treebuilder_write(&tree_oid, tb) < 0 || git_tree_lookup(&tree, repo->git, &tree_oid) < 0) {
+	if (git_treebuilder_write(&tree_oid, tb) < 0) {
 		err = mlp_git_error(MLP_ERROR, "run tree");
 		goto done;
 	}
@@ -877,9 +886,9 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 		goto done;
 	commit_message(&msg, run);
 	{
-		const git_commit *parents[1] = { base };
-		if (git_commit_create(&commit_oid, repo->git, NULL, author, committer, NULL, msg.buf,
-				      tree, base ? 1 : 0, parents) < 0) {
+		const git_oid *parents[1] = { base ? git_commit_id(base) : NULL };
+		if (git_commit_create_from_ids(&commit_oid, repo->git, NULL, author, committer, NULL, msg.buf,
+					       &tree_oid, base ? 1 : 0, parents) < 0) {
 			err = mlp_git_error(MLP_ERROR, "cannot write run commit");
 			goto done;
 		}
@@ -905,10 +914,10 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 	}
 	git_oid_tostr(run->commit, sizeof(run->commit), &commit_oid);
 done:
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
 	git_reference_free(newref);
 	git_signature_free(author);
 	git_signature_free(committer);
-	git_tree_free(tree);
 	git_tree_free(old_tree);
 	git_commit_free(old);
 	git_commit_free(base);

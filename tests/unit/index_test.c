@@ -180,52 +180,173 @@ static void test_refs_read_symbolic_ref_is_left_to_libgit2(void **state)
 	check_refs(repo, 4);
 }
 
-static int refs_added_after_names(struct mlp_repo *repo)
+/* A finished run named `name`, saved; its id into `id`. */
+static void save_run(struct mlp_repo *repo, const char *name, char id[MLP_ID_HEXSZ + 1])
+{
+	struct mlp_run *run = mlp_run_new();
+
+	assert_int_equal(mlp_run_new_id(run), 0);
+	run->name = strdup(name);
+	run->status = MLP_STATUS_FINISHED;
+	run->started = 1700000000000LL;
+	run->ended = 1700000001000LL;
+	assert_int_equal(mlp_repo_head(repo, run->base, &run->branch), 0);
+	if (mlp_run_save(repo, run, NULL) != 0)
+		fail_msg("save: %s", mlp_error_message());
+	memcpy(id, run->id, MLP_ID_HEXSZ + 1);
+	mlp_run_free(run);
+}
+
+/* mlp_run_names() as "id name" lines, sorted. */
+static char *names_text(struct mlp_repo *repo)
 {
 	struct mlp_run_name *names = NULL;
 	size_t nr = 0;
+	char **lines;
 
 	assert_int_equal(mlp_run_names(&names, &nr, repo), 0);
+	lines = calloc(nr + 1, sizeof(char *));
+	for (size_t i = 0; i < nr; i++) {
+		struct mlp_buf b = MLP_BUF_INIT;
+		mlp_buf_addf(&b, "%s %s", names[i].id, names[i].name);
+		lines[i] = mlp_buf_detach(&b, NULL);
+	}
 	mlp_run_names_free(names, nr);
-	return mlp_run_refs_added(repo);
+	return joined(lines, nr);
+}
+
+static void make_index_current(struct mlp_repo *repo)
+{
+	struct mlp_run_list list = { 0 };
+
+	assert_int_equal(mlp_run_list_all(&list, repo, NULL, NULL), 0);
+	mlp_run_list_release(&list);
+}
+
+static void append(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
 }
 
 /*
- * mlp_run_refs_added() says 0 only when no run ref can have come since
- * mlp_run_names() read them: new loose or packed refs, lock files and
- * rewritten packed-refs all say 1.
+ * The names come from the index however stale, then from the log of
+ * recent names, then from git; the log goes when an index is written.
  */
-static void test_run_refs_added(void **state)
+static void test_run_names_from_caches(void **state)
 {
 	struct mlp_repo *repo = *state;
+	char a[MLP_ID_HEXSZ + 1], b[MLP_ID_HEXSZ + 1], c[MLP_ID_HEXSZ + 1];
+	struct mlp_buf want = MLP_BUF_INIT, line = MLP_BUF_INIT;
+	char *got;
+	struct stat st;
 
-	assert_int_equal(mlp_run_refs_added(repo), 1);	/* nothing read yet */
-	assert_int_equal(refs_added_after_names(repo), 0);	/* no refs at all */
-	sh("git update-ref refs/mlp/runs/00000000000000000000000000000001 HEAD");
-	assert_int_equal(mlp_run_refs_added(repo), 1);
-	assert_int_equal(refs_added_after_names(repo), 0);
-	/* updated or deleted: no name added */
-	sh("git update-ref refs/mlp/runs/00000000000000000000000000000001 HEAD~1 && "
-	   "git update-ref refs/mlp/runs/00000000000000000000000000000002 HEAD");
-	assert_int_equal(refs_added_after_names(repo), 0);
-	sh("git update-ref refs/mlp/runs/00000000000000000000000000000001 HEAD && "
-	   "git update-ref -d refs/mlp/runs/00000000000000000000000000000002");
-	assert_int_equal(mlp_run_refs_added(repo), 0);
-	/* a ref being written, a name git may take for a ref */
-	sh("git rev-parse HEAD >.git/refs/mlp/runs/00000000000000000000000000000003.lock");
-	assert_int_equal(mlp_run_refs_added(repo), 1);
-	sh("rm .git/refs/mlp/runs/00000000000000000000000000000003.lock");
-	assert_int_equal(mlp_run_refs_added(repo), 0);
-	sh("git rev-parse HEAD >.git/refs/mlp/runs/0000000000000000000000000000000A");
-	assert_int_equal(mlp_run_refs_added(repo), 1);
-	sh("rm .git/refs/mlp/runs/0000000000000000000000000000000A");
-	/* packed-refs: rewritten, or holding a new run */
-	sh("git pack-refs --all");
-	assert_int_equal(mlp_run_refs_added(repo), 1);
-	assert_int_equal(refs_added_after_names(repo), 0);
-	sh("git update-ref refs/mlp/runs/00000000000000000000000000000004 HEAD && git pack-refs --all");
-	assert_int_equal(mlp_run_refs_added(repo), 1);
-	assert_int_equal(refs_added_after_names(repo), 0);
+	int created;
+
+	assert_int_equal(mlp_repo_init(repo, &created), 0);
+	got = names_text(repo);
+	assert_string_equal(got, "");
+	free(got);
+	save_run(repo, "alpha", a);
+	save_run(repo, "beta", b);
+	/* in no cache: read from git */
+	got = names_text(repo);
+	mlp_buf_addf(&want, "%s alpha\n%s beta\n", a, b);
+	if (strcmp(a, b) > 0) {
+		mlp_buf_reset(&want);
+		mlp_buf_addf(&want, "%s beta\n%s alpha\n", b, a);
+	}
+	assert_string_equal(got, want.buf);
+	free(got);
+	/* from the index, current or not: a name the index has is taken as it is */
+	make_index_current(repo);
+	save_run(repo, "gamma", c);
+	mlp_names_log_add(repo, c, "gamma-as-logged");
+	assert_int_equal(stat(".git/mlp/names", &st), 0);
+	got = names_text(repo);
+	assert_non_null(strstr(got, "alpha\n"));
+	assert_non_null(strstr(got, "beta\n"));
+	mlp_buf_addf(&line, "%s gamma-as-logged\n", c);
+	assert_non_null(strstr(got, line.buf));	/* from the log, not from git */
+	free(got);
+	/* lines that do not read as one are ignored, a torn last line too */
+	append(".git/mlp/names", "not a line\n0123 short-id\n"
+	       "0123456789abcdef0123456789ABCDEF upper-case\n"
+	       "0123456789abcdef0123456789abcdef\n");
+	append(".git/mlp/names", c);
+	got = names_text(repo);
+	assert_non_null(strstr(got, line.buf));
+	assert_null(strstr(got, "upper-case"));
+	free(got);
+	/* a deleted run is gone, whatever the caches say */
+	mlp_buf_reset(&line);
+	mlp_buf_addf(&line, "git update-ref -d refs/mlp/runs/%s", a);
+	sh(line.buf);
+	got = names_text(repo);
+	assert_null(strstr(got, "alpha"));
+	assert_non_null(strstr(got, "beta\n"));
+	free(got);
+	mlp_buf_reset(&line);
+	mlp_buf_addf(&line, "%s gamma-as-logged\n", c);
+	/* not runs: a lock file, a directory, another name */
+	sh("git rev-parse HEAD >.git/refs/mlp/runs/00000000000000000000000000000009.lock && "
+	   "mkdir .git/refs/mlp/runs/0000000000000000000000000000000d && "
+	   "git rev-parse HEAD >.git/refs/mlp/runs/not-a-run");
+	got = names_text(repo);
+	assert_null(strstr(got, "0000000000000000000000000000000"));
+	free(got);
+	sh("rm -r .git/refs/mlp/runs/00000000000000000000000000000009.lock "
+	   ".git/refs/mlp/runs/0000000000000000000000000000000d .git/refs/mlp/runs/not-a-run");
+	/* writing an index removes the log: gamma's name is git's again */
+	make_index_current(repo);
+	assert_int_not_equal(stat(".git/mlp/names", &st), 0);
+	got = names_text(repo);
+	assert_null(strstr(got, "gamma-as-logged"));
+	free(got);
+	mlp_buf_release(&want);
+	mlp_buf_release(&line);
+}
+
+/*
+ * Past 32 runs in neither cache, or with a log too long, the index is
+ * made current and written instead; the names are the same.
+ */
+static void test_run_names_rebuild_when_unknown(void **state)
+{
+	struct mlp_repo *repo = *state;
+	char id[MLP_ID_HEXSZ + 1], name[32];
+	struct mlp_buf big = MLP_BUF_INIT;
+	char *got, *again;
+	struct stat st;
+	size_t lines = 0;
+
+	int created;
+
+	assert_int_equal(mlp_repo_init(repo, &created), 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "run-%02d", i);
+		save_run(repo, name, id);
+	}
+	assert_int_not_equal(stat(".git/mlp/index", &st), 0);
+	got = names_text(repo);
+	assert_int_equal(stat(".git/mlp/index", &st), 0);	/* rebuilt and written */
+	for (const char *p = got; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 40);
+	/* a log past its size: not read, and gone with the index written again */
+	save_run(repo, "late", id);
+	for (int i = 0; i < 6000; i++)
+		mlp_buf_addf(&big, "%s filler-name-%d\n", id, i);
+	append(".git/mlp/names", big.buf);
+	again = names_text(repo);
+	assert_non_null(strstr(again, " late\n"));
+	assert_null(strstr(again, "filler-name"));
+	assert_int_not_equal(stat(".git/mlp/names", &st), 0);
+	free(got);
+	free(again);
+	mlp_buf_release(&big);
 }
 
 #define REPO_TEST(f) cmocka_unit_test_setup_teardown(f, repo_setup, repo_teardown)
@@ -235,7 +356,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		REPO_TEST(test_refs_read_packed_and_loose),
 		REPO_TEST(test_refs_read_symbolic_ref_is_left_to_libgit2),
-		REPO_TEST(test_run_refs_added),
+		REPO_TEST(test_run_names_from_caches),
+		REPO_TEST(test_run_names_rebuild_when_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
