@@ -46,20 +46,21 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 # library brings 24 more (its TLS, SSH and Kerberos dependencies), about
 # 2.5 ms of relocations and page faults before main() on every command.
 # With STATIC_DEPS, git-mlp links the archives of libgit2 and of the other
-# libraries instead, and no Kerberos at all: Debian has no archive of it,
-# and cmd/static/gssapi.c stands in for the GSSAPI functions libgit2's
-# HTTP transport (never used by git-mlp) calls.  The --wrap options let
-# cmd/fastinit.c replace three steps of libgit2's global init.
+# libraries instead.  cmd/static/transports.c stands in for libgit2's SSH
+# transport and Negotiate authentication, which git-mlp never uses, so
+# neither libssh2, OpenSSL's libcrypto nor Kerberos (which Debian ships
+# without archives) is linked.  The --wrap options let cmd/fastinit.c
+# replace two steps of libgit2's global init.
 # auto (the default, except for SANITIZE builds): static when Debian's
 # archives are installed and the link works, else shared, with a note.
 # The price: a security update of those libraries needs a rebuild.
 # pack-relative-relocs (DT_RELR, binutils 2.38 and glibc 2.36) stores the
-# 20,000 relative relocations of the position-independent executable in
-# 7 KB instead of 490 KB, which the dynamic loader reads at every start.
-STATIC_ARCHIVES := git2 mbedtls mbedx509 mbedcrypto http_parser ssh2 crypto \
+# relative relocations of the position-independent executable in a few
+# KB instead of hundreds, which the dynamic loader reads at every start.
+STATIC_ARCHIVES := git2 mbedtls mbedx509 mbedcrypto http_parser \
 	pcre2-8 z msgpackc xxhash jansson yaml sqlite3
-STATIC_WRAPS := mbedtls_x509_crt_parse_file mbedtls_havege_init mbedtls_havege_poll libssh2_init
-STATIC_OBJ = $(BUILD)/cmd/static/gssapi.o
+STATIC_WRAPS := mbedtls_x509_crt_parse_file mbedtls_havege_init mbedtls_havege_poll
+STATIC_OBJ = $(BUILD)/cmd/static/transports.o
 STATIC_LIBS = $(STATIC_WRAPS:%=-Wl,--wrap=%) -Wl,-z,pack-relative-relocs $(STATIC_OBJ) \
 	-Wl,-Bstatic $(STATIC_ARCHIVES:%=-l%) -Wl,-Bdynamic -lm -lpthread -ldl
 ifdef SANITIZE

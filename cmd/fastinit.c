@@ -17,15 +17,15 @@
  *     generator, which mbedTLS polls as well (HAVEGE left mbedTLS 3).
  *   - libssh2_init(), which initialises OpenSSL (0.3 ms).  libssh2 1.10
  *     initialises itself when a session is created
- *     (_libssh2_init_if_needed()), so nothing is lost.
+ *     (_libssh2_init_if_needed()), so nothing is lost.  Only the link
+ *     against the shared libraries calls it: the static link has no SSH
+ *     transport (cmd/static/transports.c).
  *
  * Linked against the shared libraries, the executable's definitions
  * interpose on the libraries'.  Linked against the static archives (the
  * Makefile's STATIC_DEPS), those definitions give way to the archives'
  * (they are weak, so the two do not clash) and the linker's --wrap=
  * options send libgit2's and mbedTLS's calls to the __wrap_ ones instead.
- * The static link also leaves out the Kerberos libraries: see
- * cmd/static/gssapi.c.
  */
 #include <stddef.h>
 #include <sys/random.h>

@@ -1077,7 +1077,7 @@ void mlp_index_refs_release(struct mlp_index_refs *refs)
  * run).  A line that does not read as one is ignored; a lost line costs a
  * read from git.
  */
-#define NAMES_LOG_MAX (256u << 10)	/* past it, the index is rebuilt */
+#define NAMES_LOG_MAX (64u << 10)	/* about 1,000 runs: past it, the index is rebuilt */
 #define NAMES_UNKNOWN_MAX 32		/* runs read from git before a rebuild pays */
 
 static char *names_log_path(struct mlp_repo *repo)
