@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,7 +132,6 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	char **child_argv;
 	char host[256] = "";
 	struct mlp_proc proc = { 0 };
-	struct passwd *pw;
 	struct mlp_option opts[] = {
 		OPT_STRING('n', "name", &name, "name", "name of the run (default: a new adjective-noun)"),
 		OPT_STRING('e', "experiment", &experiment, "name", "experiment the run belongs to"),
@@ -217,8 +215,7 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	run->dirty = dirty;
 	gethostname(host, sizeof(host) - 1);
 	run->host = mlp_strdup(host);
-	pw = getpwuid(getuid());
-	run->user = mlp_strdup(pw ? pw->pw_name : getenv("USER") ? getenv("USER") : "unknown");
+	run->user = mlp_login_name();
 	run->status = MLP_STATUS_RUNNING;
 	run->started = mlp_now_ms();
 

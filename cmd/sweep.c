@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,7 +405,7 @@ static int queue_points(struct sweep_ctx *s)
 	char base[MLP_OID_HEXSZ + 1], ws[MLP_OID_HEXSZ + 1], host[256] = "", *branch = NULL;
 	int dirty = 0, args_params = 1;
 	int64_t max_file = 0, now = mlp_now_ms();
-	struct passwd *pw = getpwuid(getuid());
+	char *user = mlp_login_name();
 
 	if (mlp_repo_head(ctx->repo, base, &branch) < 0 ||
 	    mlp_config_get_int64(ctx->repo, "mlp.workspace.maxFileSize", &max_file, 10 << 20) < 0 ||
@@ -434,7 +433,7 @@ static int queue_points(struct sweep_ctx *s)
 		run->dirty = dirty;
 		run->started = now;
 		run->host = mlp_strdup(host);
-		run->user = mlp_strdup(pw ? pw->pw_name : getenv("USER") ? getenv("USER") : "unknown");
+		run->user = mlp_strdup(user);
 		run->parent = mlp_strdup(s->id);
 		if (args_params)
 			mlp_params_from_argv(&run->params, run->cmd_nr, run->cmd);
@@ -450,6 +449,7 @@ static int queue_points(struct sweep_ctx *s)
 		mlp_run_free(run);
 	}
 	free(branch);
+	free(user);
 	fprintf(stderr, "queued %zu point%s of sweep %s (%s); run them with 'git mlp queue run'\n",
 		s->npoints, s->npoints == 1 ? "" : "s", s->id, s->name);
 	return 0;

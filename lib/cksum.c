@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SIMD_CODE 1
 #endif
@@ -33,20 +34,34 @@ int mlp_cksum_force_portable(int on)
 }
 
 #ifdef HAVE_SIMD_CODE
+/*
+ * CPUID leaf 1's ECX, asked the first time it is needed: not with
+ * __builtin_cpu_supports(), whose libgcc constructor runs a dozen CPUID
+ * instructions at every start of every git-mlp command (each one a trip
+ * to the hypervisor in a VM).
+ */
+static unsigned cpuid1_ecx(void)
+{
+	static int known;
+	static unsigned ecx;
+	unsigned a, b, c, d;
+
+	if (!known) {
+		ecx = __get_cpuid(1, &a, &b, &c, &d) ? c : 0;
+		known = 1;
+	}
+	return ecx;
+}
+
 static int have_adler_simd(void)
 {
-	static int have = -1;
-	if (have < 0)
-		have = __builtin_cpu_supports("ssse3") ? 1 : 0;
-	return have && !force_portable;
+	return (cpuid1_ecx() & bit_SSSE3) && !force_portable;
 }
 
 static int have_crc_simd(void)
 {
-	static int have = -1;
-	if (have < 0)
-		have = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1") ? 1 : 0;
-	return have && !force_portable;
+	unsigned ecx = cpuid1_ecx();
+	return (ecx & bit_PCLMUL) && (ecx & bit_SSE4_1) && !force_portable;
 }
 #endif
 

@@ -335,6 +335,14 @@ const char *mlp_repo_workdir(const struct mlp_repo *repo);
 /* The current directory relative to the work tree root ("" at the root). */
 const char *mlp_repo_prefix(const struct mlp_repo *repo);
 /* Creates the mlp directory and config defaults; *created says if new. */
+/*
+ * The user's login name, as Python's getpass.getuser() (which MLflow
+ * records) finds it: $LOGNAME, $USER, $LNAME or $USERNAME, else the
+ * password database, else "unknown".  The variables come first: the
+ * database lookup first asks nscd over a socket, a tenth of a millisecond
+ * of every run.  Free it.
+ */
+char *mlp_login_name(void);
 int mlp_repo_init(struct mlp_repo *repo, int *created);
 
 /*

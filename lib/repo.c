@@ -260,6 +260,20 @@ static int mkdir_p(const char *path)
 	return ret;
 }
 
+char *mlp_login_name(void)
+{
+	static const char *const vars[] = { "LOGNAME", "USER", "LNAME", "USERNAME" };
+	struct passwd *pw;
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			return mlp_strdup(v);
+	}
+	pw = getpwuid(getuid());
+	return mlp_strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
+}
+
 int mlp_repo_init(struct mlp_repo *repo, int *created)
 {
 	struct stat st;

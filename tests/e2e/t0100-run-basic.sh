@@ -178,6 +178,21 @@ test_expect_success 'run -n sets the name, -e the experiment' '
 	test_grep "^Experiment: baseline$" msg
 '
 
+test_expect_success 'the user is $LOGNAME or $USER first, else the account' '
+	(cd repo && LOGNAME=alice USER=bob git mlp run -- true) 2>err &&
+	id=$(mlp_run_of err -C repo) &&
+	mlp_blob "$id" run.mp -C repo >run.mp &&
+	json_check "d[\"user\"] == \"alice\"" run.mp &&
+	(cd repo && env -u LOGNAME USER=bob git mlp run -- true) 2>err &&
+	id=$(mlp_run_of err -C repo) &&
+	mlp_blob "$id" run.mp -C repo >run.mp &&
+	json_check "d[\"user\"] == \"bob\"" run.mp &&
+	(cd repo && env -u LOGNAME -u USER -u LNAME -u USERNAME git mlp run -- true) 2>err &&
+	id=$(mlp_run_of err -C repo) &&
+	mlp_blob "$id" run.mp -C repo >run.mp &&
+	json_check "d[\"user\"] == \"$(id -un)\"" run.mp
+'
+
 test_expect_success 'a generated name is unique and not empty' '
 	(cd repo && git mlp run -- true) 2>err1 &&
 	(cd repo && git mlp run -- true) 2>err2 &&

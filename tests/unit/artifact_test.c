@@ -138,6 +138,31 @@ static void test_cksum_known_values(void **state)
 	}
 }
 
+/* The SIMD code is used exactly when the CPU has it, as /proc/cpuinfo says. */
+static void test_cksum_accelerated_per_cpu(void **state)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	int want = -1;
+
+	(void)state;
+#if !defined(__x86_64__)
+	skip();
+#endif
+	if (!f)
+		skip();
+	while (want < 0 && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5))
+			want = strstr(line, " ssse3") && strstr(line, " pclmulqdq") && strstr(line, " sse4_1");
+	fclose(f);
+	if (want < 0)
+		skip();
+	assert_int_equal(mlp_cksum_accelerated(), want);
+	mlp_cksum_force_portable(1);
+	assert_int_equal(mlp_cksum_accelerated(), 0);
+	mlp_cksum_force_portable(0);
+}
+
 /*
  * Every length up to a few blocks of each algorithm (so every tail and
  * fold path), odd alignments, running values carried between calls, and
@@ -905,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_sha1_vectors),
 		cmocka_unit_test(test_sha1_implementations_agree),
 		cmocka_unit_test(test_cksum_known_values),
+		cmocka_unit_test(test_cksum_accelerated_per_cpu),
 		cmocka_unit_test(test_cksum_agrees_with_zlib),
 		cmocka_unit_test(test_chunker_bounds_and_determinism),
 		cmocka_unit_test(test_chunker_matches_reference),
