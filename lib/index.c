@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1116,20 +1117,56 @@ struct known_name {
 	size_t len;
 };
 
-static int known_cmp(const void *a, const void *b)
+/*
+ * Names by run id, in an open-addressing table: no sorting of thousands of
+ * ids at every run.  The ids come from refs, which a remote chooses, so
+ * slots are picked by a hash with a seed of this process, not by the id's
+ * bytes: ids made to collide cannot make the probing quadratic.
+ */
+struct name_table {
+	struct known_name *slot;	/* name NULL: empty */
+	size_t mask;
+	uint64_t seed;
+};
+
+static void table_init(struct name_table *t, size_t n)
 {
-	return memcmp(((const struct known_name *)a)->id, ((const struct known_name *)b)->id, 16);
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	t->slot = mlp_calloc(size, sizeof(*t->slot));
+	t->mask = size - 1;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)mlp_now_ms() ^ ((uint64_t)getpid() << 32);
 }
 
-static int raw_id_cmp(const void *a, const void *b)
+static struct known_name *table_slot(const struct name_table *t, const unsigned char *id)
 {
-	return memcmp(a, b, 16);
+	size_t i = (size_t)XXH3_64bits_withSeed(id, 16, t->seed) & t->mask;
+
+	while (t->slot[i].name && memcmp(t->slot[i].id, id, 16))
+		i = (i + 1) & t->mask;
+	return &t->slot[i];
+}
+
+/* Adds id -> name unless the id is there already (the first one stays). */
+static int table_put(struct name_table *t, const unsigned char *id, const char *name, size_t len)
+{
+	struct known_name *k = table_slot(t, id);
+
+	if (k->name)
+		return 0;
+	memcpy(k->id, id, 16);
+	k->name = name;
+	k->len = len;
+	return 1;
 }
 
 /*
- * The run ids of the refs, sorted, each once: packed-refs is parsed and
- * the loose refs are listed, none of them opened.  -1 when they cannot be
- * listed.
+ * The run ids of the refs, in no order, an id both packed and loose
+ * twice: packed-refs is parsed and the loose refs are listed, none of
+ * them opened.  -1 when they cannot be listed.
  */
 static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t *n)
 {
@@ -1187,29 +1224,19 @@ static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t
 	}
 	if (d)
 		closedir(d);
-	mlp_qsort(*ids, *n, sizeof(**ids), raw_id_cmp);
-	{
-		size_t k = 0;
-		for (size_t i = 0; i < *n; i++)
-			if (!k || memcmp((*ids)[k - 1], (*ids)[i], 16))
-				memcpy((*ids)[k++], (*ids)[i], 16);
-		*n = k;
-	}
 	return 0;
 }
 
 /*
- * The log's well-formed lines, sorted by id, pointing into `buf`;
- * (size_t)-1 when the log is too long to be worth reading.
+ * The log's well-formed lines into `t`, pointing into `buf`; -1 when the
+ * log is too long to be worth reading.
  */
-static size_t read_names_log(struct known_name **out, struct mlp_buf *buf, struct mlp_repo *repo)
+static int read_names_log(struct name_table *t, struct mlp_buf *buf, struct mlp_repo *repo)
 {
 	char *path = names_log_path(repo);
-	size_t n = 0, alloc = 0;
 	char *p, *end;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	*out = NULL;
 	free(path);
 	if (fd < 0)
 		return 0;
@@ -1222,7 +1249,7 @@ static size_t read_names_log(struct known_name **out, struct mlp_buf *buf, struc
 		buf->len += (size_t)got;
 		if (buf->len > NAMES_LOG_MAX) {
 			close(fd);
-			return (size_t)-1;
+			return -1;
 		}
 	}
 	close(fd);
@@ -1231,25 +1258,17 @@ static size_t read_names_log(struct known_name **out, struct mlp_buf *buf, struc
 	buf->buf[buf->len] = '\0';
 	for (p = buf->buf, end = buf->buf + buf->len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct known_name k;
+		unsigned char id[16];
 		if (!nl)
 			break;	/* a torn last line */
 		*nl = '\0';
-		if (nl - p > MLP_ID_HEXSZ + 1 && p[MLP_ID_HEXSZ] == ' ' && unhex(k.id, p, 16) == 0 &&
-		    mlp_name_check(p + MLP_ID_HEXSZ + 1) == 0) {
-			k.name = p + MLP_ID_HEXSZ + 1;
-			k.len = (size_t)(nl - k.name);
-			if (n == alloc) {
-				alloc = alloc ? 2 * alloc : 64;
-				*out = mlp_realloc(*out, alloc * sizeof(**out));
-			}
-			(*out)[n++] = k;
-		}
+		if (nl - p > MLP_ID_HEXSZ + 1 && p[MLP_ID_HEXSZ] == ' ' && unhex(id, p, 16) == 0 &&
+		    mlp_name_check(p + MLP_ID_HEXSZ + 1) == 0)
+			table_put(t, id, p + MLP_ID_HEXSZ + 1, (size_t)(nl - p) - MLP_ID_HEXSZ - 1);
 		p = nl + 1;
 	}
 	mlp_error_clear();
-	mlp_qsort(*out, n, sizeof(**out), known_cmp);
-	return n;
+	return 0;
 }
 
 static void add_name(struct mlp_run_name **out, size_t *nr, size_t *alloc, const unsigned char *id,
@@ -1291,10 +1310,10 @@ static int names_from_current_index(struct mlp_run_name **out, size_t *nr, struc
 int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 {
 	unsigned char (*ids)[16] = NULL, (*unknown)[16] = NULL;
-	struct known_name *rows = NULL, *logged = NULL;
+	struct name_table known = { 0 }, listed = { 0 };
 	struct mlp_buf logbuf = MLP_BUF_INIT;
 	struct index ix = { 0 };
-	size_t nids = 0, nrows = 0, nlogged, nunknown = 0, alloc = 0;
+	size_t nids = 0, nunknown = 0, alloc = 0;
 	int err = 0;
 
 	*out = NULL;
@@ -1304,23 +1323,21 @@ int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 	if (load_index(&ix, repo) != 1)
 		index_free(&ix);	/* none, or unusable: every name is unknown */
 	mlp_error_clear();
-	rows = mlp_calloc(ix.nr ? ix.nr : 1, sizeof(*rows));
+	/* the log has about a thousand lines at most */
+	table_init(&known, ix.nr + 1024);
 	for (size_t i = 0; i < ix.nr; i++)
-		if (!ix.rows[i].broken && ix.rows[i].name_len) {
-			memcpy(rows[nrows].id, ix.rows[i].id, 16);
-			rows[nrows].name = ix.rows[i].name;
-			rows[nrows++].len = ix.rows[i].name_len;
-		}
-	mlp_qsort(rows, nrows, sizeof(*rows), known_cmp);
-	nlogged = read_names_log(&logged, &logbuf, repo);
-	if (nlogged == (size_t)-1)
+		if (!ix.rows[i].broken && ix.rows[i].name_len)
+			table_put(&known, ix.rows[i].id, ix.rows[i].name, ix.rows[i].name_len);
+	if (read_names_log(&known, &logbuf, repo) < 0)
 		goto slow;
+	table_init(&listed, nids);
 	unknown = mlp_malloc((nids ? nids : 1) * sizeof(*unknown));
 	for (size_t i = 0; i < nids; i++) {
-		struct known_name key, *k;
-		memcpy(key.id, ids[i], 16);
-		if ((k = nrows ? bsearch(&key, rows, nrows, sizeof(*rows), known_cmp) : NULL) ||
-		    (k = nlogged ? bsearch(&key, logged, nlogged, sizeof(*logged), known_cmp) : NULL))
+		const struct known_name *k;
+		if (!table_put(&listed, ids[i], "", 0))
+			continue;	/* packed and loose */
+		k = table_slot(&known, ids[i]);
+		if (k->name)
 			add_name(out, nr, &alloc, ids[i], k->name, k->len);
 		else if (nunknown < NAMES_UNKNOWN_MAX)
 			memcpy(unknown[nunknown++], ids[i], 16);
@@ -1353,8 +1370,8 @@ slow:
 done:
 	free(ids);
 	free(unknown);
-	free(rows);
-	free(logged);
+	free(known.slot);
+	free(listed.slot);
 	mlp_buf_release(&logbuf);
 	index_free(&ix);
 	if (!err && !*out)

@@ -299,6 +299,18 @@ static void test_run_names_from_caches(void **state)
 	free(got);
 	sh("rm -r .git/refs/mlp/runs/00000000000000000000000000000009.lock "
 	   ".git/refs/mlp/runs/0000000000000000000000000000000d .git/refs/mlp/runs/not-a-run");
+	/* a run both packed and loose is listed once */
+	sh("git pack-refs --all");
+	mlp_buf_reset(&line);
+	mlp_buf_addf(&line, "git rev-parse refs/mlp/runs/%s >oid && mkdir -p .git/refs/mlp/runs && mv oid .git/refs/mlp/runs/%s", b, b);
+	sh(line.buf);
+	got = names_text(repo);
+	{
+		const char *first = strstr(got, "beta\n");
+		assert_non_null(first);
+		assert_null(strstr(first + 1, "beta\n"));
+	}
+	free(got);
 	/* writing an index removes the log: gamma's name is git's again */
 	make_index_current(repo);
 	assert_int_not_equal(stat(".git/mlp/names", &st), 0);
