@@ -15,11 +15,12 @@
  *     timing loops when the generator is seeded (0.15-0.3 ms here).  The
  *     replacement takes its bytes from getrandom(), the kernel's
  *     generator, which mbedTLS polls as well (HAVEGE left mbedTLS 3).
- *   - libssh2_init(), which initialises OpenSSL (0.3 ms).  libssh2 1.10
- *     initialises itself when a session is created
- *     (_libssh2_init_if_needed()), so nothing is lost.  Only the link
- *     against the shared libraries calls it: the static link has no SSH
- *     transport (cmd/static/transports.c).
+ *   - libssh2_init(), which initialises OpenSSL (0.3 ms).  Only the link
+ *     against the shared libraries calls it (the static link has no SSH
+ *     transport: cmd/static/transports.c), and there libssh2's own
+ *     _libssh2_init_if_needed() reaches this no-op too, so libssh2's
+ *     crypto is never initialised: an SSH connection made through
+ *     libgit2 would fail.  git-mlp makes none.
  *
  * Linked against the shared libraries, the executable's definitions
  * interpose on the libraries'.  Linked against the static archives (the

@@ -875,48 +875,18 @@ static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_
 	return 0;
 }
 
-/* Writes the rows of `ix` (current, sorted) as the index file; best effort. */
-static void write_rows(struct index *ix, struct mlp_repo *repo, const char *path)
-{
-	struct sink s = { -1, NULL, MLP_BUF_INIT, MLP_BUF_INIT, 0, 0, 0 };
-	struct row *rows = mlp_malloc((ix->nr ? ix->nr : 1) * sizeof(*rows));
-	struct mlp_buf tmp = MLP_BUF_INIT;
-
-	memcpy(rows, ix->rows, ix->nr * sizeof(*rows));
-	mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	s.tmp = mlp_buf_detach(&tmp, NULL);
-	s.base = s.off = HEADER_SIZE + (uint64_t)ix->nr * ROW_SIZE;
-	mkdir(repo->mlpdir, 0777);
-	s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (s.fd >= 0) {
-		if (lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
-			s.failed = 1;
-		for (size_t i = 0; i < ix->nr; i++) {
-			rows[i].off = s.off;
-			for (int f = 0; f < 3; f++)
-				sink_add(&s, rows[i].rec[f], rows[i].len[f]);
-			sink_name(&s, &rows[i], rows[i].name, rows[i].name_len);
-		}
-		sink_commit(&s, rows, ix->nr, ix->sig, path);
-	}
-	free(rows);
-	free(s.tmp);
-	mlp_buf_release(&s.out);
-	mlp_buf_release(&s.names);
-}
-
 /*
  * Makes `ix` hold exactly the current run refs, and writes the file
  * (best effort: a cache that cannot be written is rebuilt next time).
  */
-static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int write,
+static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig,
 		   const struct mlp_index_refs *given, size_t *skipped, mlp_warn_fn warn, void *data)
 {
 	struct mlp_index_ref *refs = NULL, *listed = NULL;
 	struct row *rows;
 	struct sink s = { -1, NULL, MLP_BUF_INIT, MLP_BUF_INIT, 0, 0, 0 };
 	char *path = index_path(repo);
-	size_t n, loaded;
+	size_t n;
 	int to_file, err = 0;
 
 	if (given) {
@@ -941,14 +911,12 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 		mlp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 		s.tmp = mlp_buf_detach(&tmp, NULL);
 	}
-	if (write) {
-		mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
-		s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (s.fd >= 0 && lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
-			s.failed = 1;
-	}
+	mkdir(repo->mlpdir, 0777);	/* a bare mirror may have none yet */
+	s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (s.fd >= 0 && lseek(s.fd, (off_t)s.base, SEEK_SET) < 0)
+		s.failed = 1;
 	to_file = s.fd >= 0;
-	loaded = build_rows(rows, refs, n, ix, &s, repo, skipped, warn, data);
+	build_rows(rows, refs, n, ix, &s, repo, skipped, warn, data);
 	mlp_qsort(rows, n, sizeof(*rows), newest_row_first);
 	if (to_file) {
 		size_t again = 0;
@@ -994,13 +962,6 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig, int wr
 	memset(&s.out, 0, sizeof(s.out));
 	memset(&s.names, 0, sizeof(s.names));
 	ix->sig = sig;
-	/*
-	 * Not asked to write: still worth it once the runs read from git cost
-	 * more than copying the index (a command after this one reads them
-	 * again otherwise).
-	 */
-	if (!write && !to_file && loaded && loaded * 1000 >= n)
-		write_rows(ix, repo, path);
 done:
 	free(rows);
 	free(listed);
@@ -1013,12 +974,11 @@ done:
 
 /*
  * Loads the index and makes it current; the file is rewritten when it
- * was not, unless `write` is 0 (a command that only needs names, such
- * as `git mlp run`, leaves that to the next listing).  `given`: the refs
- * just read by mlp_index_refs_read(), with their signature; else only
- * their signature is taken, and the refs are read if the index is stale.
+ * was not.  `given`: the refs just read by mlp_index_refs_read(), with
+ * their signature; else only their signature is taken, and the refs are
+ * read if the index is stale.
  */
-static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write,
+static int open_index_rw(struct index *ix, struct mlp_repo *repo,
 			 const struct mlp_index_refs *given, size_t *skipped, mlp_warn_fn warn, void *data)
 {
 	uint64_t sig = given ? given->sig : refs_signature(repo);
@@ -1036,13 +996,13 @@ static int open_index_rw(struct index *ix, struct mlp_repo *repo, int write,
 	}
 	if (err == 1 && ix->sig == sig)
 		return 0;
-	return rebuild(ix, repo, sig, write, given, skipped, warn, data);
+	return rebuild(ix, repo, sig, given, skipped, warn, data);
 }
 
 static int open_index(struct index *ix, struct mlp_repo *repo, size_t *skipped,
 		      mlp_warn_fn warn, void *data)
 {
-	return open_index_rw(ix, repo, 1, NULL, skipped, warn, data);
+	return open_index_rw(ix, repo, NULL, skipped, warn, data);
 }
 
 int mlp_index_refs_read(struct mlp_index_refs *out, struct mlp_repo *repo)
@@ -1092,13 +1052,18 @@ void mlp_names_log_add(struct mlp_repo *repo, const char *id, const char *name)
 {
 	char *path = names_log_path(repo);
 	struct mlp_buf line = MLP_BUF_INIT;
+	struct stat st;
 	int fd;
 
 	if (name && strlen(id) == MLP_ID_HEXSZ && mlp_hex_valid(id, MLP_ID_HEXSZ) &&
 	    mlp_name_check(name) == 0) {
 		/* one write of a line with O_APPEND: lines of two runs never mix */
 		mlp_buf_addf(&line, "%s %s\n", id, name);
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);	/* not ours to write to */
+			fd = -1;
+		}
 		if (fd >= 0) {
 			/* a cache: a torn line is ignored by readers */
 			ssize_t w = write(fd, line.buf, line.len);
@@ -1173,44 +1138,23 @@ static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t
 	const char *common = git_repository_commondir(repo->git);
 	const char *sep = common[strlen(common) - 1] == '/' ? "" : "/";
 	struct mlp_index_ref *packed = NULL;
-	size_t npacked = 0, apacked = 0, alloc;
+	size_t npacked = 0, apacked = 0, alloc = 256;
 	struct mlp_buf p = MLP_BUF_INIT;
 	struct stat st;
 	DIR *d;
 	struct dirent *e;
 	int fd;
 
-	*ids = NULL;
 	*n = 0;
-	mlp_buf_addf(&p, "%s%spacked-refs", common, sep);
-	fd = open(p.buf, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			close(fd);
-			mlp_buf_release(&p);
-			return -1;
-		}
-		parse_packed(&packed, &npacked, &apacked, map, (size_t)st.st_size);
-		munmap(map, (size_t)st.st_size);
-	}
-	if (fd >= 0)
-		close(fd);
-	alloc = npacked + 64;
 	*ids = mlp_malloc(alloc * sizeof(**ids));
-	for (size_t i = 0; i < npacked; i++)
-		memcpy((*ids)[(*n)++], packed[i].id, 16);
-	free(packed);
-	mlp_buf_reset(&p);
+	/*
+	 * Loose refs first, then packed-refs, as git reads them: a ref that
+	 * `git pack-refs` moves meanwhile is then seen in one or the other.
+	 */
 	mlp_buf_addf(&p, "%s%srefs/mlp/runs", common, sep);
 	d = opendir(p.buf);
-	mlp_buf_release(&p);
-	if (!d && errno != ENOENT) {
-		free(*ids);
-		*ids = NULL;
-		*n = 0;
-		return -1;
-	}
+	if (!d && errno != ENOENT)
+		goto fail;
 	while (d && (e = readdir(d))) {
 		/* lock files, and anything not named as a run ref, are not runs */
 		if (strlen(e->d_name) != MLP_ID_HEXSZ || e->d_type == DT_DIR)
@@ -1224,22 +1168,58 @@ static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t
 	}
 	if (d)
 		closedir(d);
+	mlp_buf_reset(&p);
+	mlp_buf_addf(&p, "%s%spacked-refs", common, sep);
+	fd = open(p.buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			close(fd);
+			goto fail;
+		}
+		parse_packed(&packed, &npacked, &apacked, map, (size_t)st.st_size);
+		munmap(map, (size_t)st.st_size);
+	}
+	if (fd >= 0)
+		close(fd);
+	mlp_buf_release(&p);
+	if (*n + npacked > alloc)
+		*ids = mlp_realloc(*ids, (*n + npacked) * sizeof(**ids));
+	for (size_t i = 0; i < npacked; i++)
+		memcpy((*ids)[(*n)++], packed[i].id, 16);
+	free(packed);
 	return 0;
+fail:
+	mlp_buf_release(&p);
+	free(*ids);
+	*ids = NULL;
+	*n = 0;
+	return -1;
 }
 
 /*
- * The log's well-formed lines into `t`, pointing into `buf`; -1 when the
- * log is too long to be worth reading.
+ * The log's bytes into `buf`: its line count, or -1 when it is too long
+ * to be worth reading.  Only a regular file is read (not a FIFO that
+ * would block, nor through a symbolic link).
  */
-static int read_names_log(struct name_table *t, struct mlp_buf *buf, struct mlp_repo *repo)
+static long read_names_log(struct mlp_buf *buf, struct mlp_repo *repo)
 {
 	char *path = names_log_path(repo);
-	char *p, *end;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	long lines = 0;
 
 	free(path);
 	if (fd < 0)
 		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	if (st.st_size > NAMES_LOG_MAX) {
+		close(fd);
+		return -1;
+	}
 	for (;;) {
 		ssize_t got;
 		mlp_buf_grow(buf, 65536);
@@ -1247,15 +1227,24 @@ static int read_names_log(struct name_table *t, struct mlp_buf *buf, struct mlp_
 		if (got <= 0)
 			break;
 		buf->len += (size_t)got;
-		if (buf->len > NAMES_LOG_MAX) {
+		if (buf->len > NAMES_LOG_MAX) {	/* grown meanwhile */
 			close(fd);
 			return -1;
 		}
 	}
 	close(fd);
+	for (size_t i = 0; i < buf->len; i++)
+		lines += buf->buf[i] == '\n';
+	return lines;
+}
+
+/* The log's well-formed lines (from read_names_log()) into `t`, pointing into `buf`. */
+static void parse_names_log(struct name_table *t, struct mlp_buf *buf)
+{
+	char *p, *end;
+
 	if (!buf->buf)
-		return 0;
-	buf->buf[buf->len] = '\0';
+		return;
 	for (p = buf->buf, end = buf->buf + buf->len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		unsigned char id[16];
@@ -1268,7 +1257,6 @@ static int read_names_log(struct name_table *t, struct mlp_buf *buf, struct mlp_
 		p = nl + 1;
 	}
 	mlp_error_clear();
-	return 0;
 }
 
 static void add_name(struct mlp_run_name **out, size_t *nr, size_t *alloc, const unsigned char *id,
@@ -1294,7 +1282,7 @@ static int names_from_current_index(struct mlp_run_name **out, size_t *nr, struc
 		mlp_index_refs_release(&refs);
 		return err;
 	}
-	err = open_index_rw(&ix, repo, 1, &refs, &skipped, NULL, NULL);
+	err = open_index_rw(&ix, repo, &refs, &skipped, NULL, NULL);
 	mlp_index_refs_release(&refs);
 	if (err < 0) {
 		index_free(&ix);
@@ -1314,6 +1302,7 @@ int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 	struct mlp_buf logbuf = MLP_BUF_INIT;
 	struct index ix = { 0 };
 	size_t nids = 0, nunknown = 0, alloc = 0;
+	long loglines;
 	int err = 0;
 
 	*out = NULL;
@@ -1323,13 +1312,19 @@ int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 	if (load_index(&ix, repo) != 1)
 		index_free(&ix);	/* none, or unusable: every name is unknown */
 	mlp_error_clear();
-	/* the log has about a thousand lines at most */
-	table_init(&known, ix.nr + 1024);
-	for (size_t i = 0; i < ix.nr; i++)
-		if (!ix.rows[i].broken && ix.rows[i].name_len)
-			table_put(&known, ix.rows[i].id, ix.rows[i].name, ix.rows[i].name_len);
-	if (read_names_log(&known, &logbuf, repo) < 0)
+	if ((loglines = read_names_log(&logbuf, repo)) < 0)
 		goto slow;
+	table_init(&known, ix.nr + (size_t)loglines);
+	/*
+	 * A damaged run, or one without a name, has no name to take: known
+	 * as such (an empty name), it is not read from git at every run.
+	 */
+	for (size_t i = 0; i < ix.nr; i++) {
+		const struct row *r = &ix.rows[i];
+		int none = r->broken || !r->name_len || !r->name;
+		table_put(&known, r->id, none ? "" : r->name, none ? 0 : r->name_len);
+	}
+	parse_names_log(&known, &logbuf);
 	table_init(&listed, nids);
 	unknown = mlp_malloc((nids ? nids : 1) * sizeof(*unknown));
 	for (size_t i = 0; i < nids; i++) {
@@ -1337,9 +1332,10 @@ int mlp_run_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 		if (!table_put(&listed, ids[i], "", 0))
 			continue;	/* packed and loose */
 		k = table_slot(&known, ids[i]);
-		if (k->name)
-			add_name(out, nr, &alloc, ids[i], k->name, k->len);
-		else if (nunknown < NAMES_UNKNOWN_MAX)
+		if (k->name) {
+			if (k->len)	/* else damaged, or unnamed: no name to take */
+				add_name(out, nr, &alloc, ids[i], k->name, k->len);
+		} else if (nunknown < NAMES_UNKNOWN_MAX)
 			memcpy(unknown[nunknown++], ids[i], 16);
 		else
 			goto slow;
@@ -1838,7 +1834,7 @@ int mlp_index_update(struct mlp_repo *repo, const struct mlp_index_refs *refs, c
 	if (err < 0)
 		index_free(&ix);	/* replaced; the next listing says nothing either */
 	if (err != 1 || ix.sig != refs->sig)
-		err = rebuild(&ix, repo, refs->sig, 1, refs, &skipped, warn, data);
+		err = rebuild(&ix, repo, refs->sig, refs, &skipped, warn, data);
 	else
 		err = 0;
 	if (err == 0 && n)

@@ -546,26 +546,33 @@ static int save_cas(struct mlp_repo *repo, struct mlp_run *run, const struct mlp
 }
 
 /*
- * The name of a new run is drawn under an exclusive flock() of the live
- * runs' directory and published in its owner file before the lock is let
- * go, so a run drawing a name sees every name drawn before it: in the
+ * The name of a new run is drawn under an exclusive flock() of
+ * <mlpdir>/live.lock and published in its owner file before the lock is
+ * let go, so a run drawing a name sees every name drawn before it: in the
  * owner file of a live run, or in a ref.  The live runs are read first: a
  * run writes its last ref before it removes its owner file, so a run not
- * live any more then has its ref when the refs are read.  The lock goes
- * with the process that holds it, so a crash leaves none behind.  Sets
- * *lock to the locked descriptor, or to -1 where the file system has no
- * locks: the name is drawn all the same.
+ * live any more then has its ref when the refs are read.  The lock is a
+ * regular file, opened for writing, because on NFS Linux takes flock()
+ * of a regular file as a lock on the server (of a directory, only on the
+ * client).  The lock goes with the process that holds it, so a crash
+ * leaves none behind.  Sets *lock to the locked descriptor, or to -1
+ * where the file system has no locks: the name is drawn all the same.
  */
 static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
 {
 	struct mlp_run_name *names = NULL, *lnames = NULL;
 	size_t nr = 0, lnr = 0;
-	struct mlp_buf root = MLP_BUF_INIT;
+	struct mlp_buf path = MLP_BUF_INIT;
+	struct stat st;
 	int err;
 
-	mlp_buf_addf(&root, "%s/live", repo->mlpdir);
-	*lock = open(root.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	mlp_buf_release(&root);
+	mlp_buf_addf(&path, "%s/live.lock", repo->mlpdir);
+	*lock = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+	mlp_buf_release(&path);
+	if (*lock >= 0 && (fstat(*lock, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(*lock);
+		*lock = -1;
+	}
 	while (*lock >= 0 && flock(*lock, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			close(*lock);
@@ -679,7 +686,8 @@ fail:
 	{
 		char *why = mlp_strdup(mlp_error_message());
 		mlp_journal_close(&l->journal);
-		remove_dir(l->dir);
+		if (l->dir)	/* NULL when the options were refused */
+			remove_dir(l->dir);
 		mlp_error_set(err, "%s", why);
 		free(why);
 	}

@@ -334,7 +334,6 @@ const char *mlp_repo_mlpdir(const struct mlp_repo *repo);
 const char *mlp_repo_workdir(const struct mlp_repo *repo);
 /* The current directory relative to the work tree root ("" at the root). */
 const char *mlp_repo_prefix(const struct mlp_repo *repo);
-/* Creates the mlp directory and config defaults; *created says if new. */
 /*
  * The user's login name, as Python's getpass.getuser() (which MLflow
  * records) finds it: $LOGNAME, $USER, $LNAME or $USERNAME, else the
@@ -343,6 +342,7 @@ const char *mlp_repo_prefix(const struct mlp_repo *repo);
  * of every run.  Free it.
  */
 char *mlp_login_name(void);
+/* Creates the mlp directory and config defaults; *created says if new. */
 int mlp_repo_init(struct mlp_repo *repo, int *created);
 
 /*

@@ -543,13 +543,32 @@ static int write_blob(git_oid *out, git_repository *git, const void *data, size_
 	return err;
 }
 
+/*
+ * Inserts an object this save has just written.  libgit2 checks that
+ * every object a tree entry names exists, by reading it back: for these
+ * that is a read for nothing (five or six a run), so the check is off
+ * for them, and only for them.  Objects from elsewhere (the workspace
+ * tree, the artifacts tree, the entries kept from the previous commit,
+ * metric chunks written at checkpoints) are still checked: a run whose
+ * objects went missing meanwhile fails to save and keeps its data.
+ */
+static int insert_fresh(git_treebuilder *tb, const char *name, const git_oid *oid, git_filemode_t mode)
+{
+	int err;
+
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	err = git_treebuilder_insert(NULL, tb, name, oid, mode);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
+	return err;
+}
+
 static int insert_blob(git_treebuilder *tb, git_repository *git, const char *name,
 		       const void *data, size_t len)
 {
 	git_oid oid;
 
 	if (write_blob(&oid, git, data, len) < 0 ||
-	    git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_BLOB) < 0)
+	    insert_fresh(tb, name, &oid, GIT_FILEMODE_BLOB) < 0)
 		return mlp_git_error(MLP_ERROR, name);
 	return 0;
 }
@@ -726,12 +745,12 @@ static int write_logs(git_treebuilder *root, struct mlp_repo *repo, const struct
 			continue;
 		if ((got = log_blob(&oid, repo->git, paths[i], logs->missing_empty)) < 0)
 			err = got;
-		else if (got && git_treebuilder_insert(NULL, ltb, names[i], &oid, GIT_FILEMODE_BLOB) < 0)
+		else if (got && insert_fresh(ltb, names[i], &oid, GIT_FILEMODE_BLOB) < 0)
 			err = mlp_git_error(MLP_ERROR, names[i]);
 	}
 	if (!err && git_treebuilder_entrycount(ltb)) {
 		if (git_treebuilder_write(&tree, ltb) < 0 ||
-		    git_treebuilder_insert(NULL, root, "logs", &tree, GIT_FILEMODE_TREE) < 0)
+		    insert_fresh(root, "logs", &tree, GIT_FILEMODE_TREE) < 0)
 			err = mlp_git_error(MLP_ERROR, "logs");
 	}
 	git_treebuilder_free(ltb);
@@ -803,13 +822,6 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 	}
 	if (run->series_loaded)
 		mlp_run_summarize(run);
-	/*
-	 * Every object the run tree and commit point to was written just now
-	 * or taken from a tree or commit that exists: libgit2's check that
-	 * each exists (it reads every one back, eight reads a run) is off
-	 * until the ref is moved.
-	 */
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
 	if (git_treebuilder_new(&tb, repo->git, NULL) < 0) {
 		err = mlp_git_error(MLP_ERROR, "treebuilder");
 		goto done;
@@ -828,7 +840,7 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 	if (run->series_loaded && run->series_nr) {
 		if ((err = write_metrics(&metrics_oid, repo, run)) < 0)
 			goto done;
-		if (git_treebuilder_insert(NULL, tb, "metrics", &metrics_oid, GIT_FILEMODE_TREE) < 0) {
+		if (insert_fresh(tb, "metrics", &metrics_oid, GIT_FILEMODE_TREE) < 0) {
 			err = mlp_git_error(MLP_ERROR, "metrics");
 			goto done;
 		}
@@ -886,6 +898,7 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 		goto done;
 	commit_message(&msg, run);
 	{
+		/* from ids: the tree is the one just written, the parent was looked up */
 		const git_oid *parents[1] = { base ? git_commit_id(base) : NULL };
 		if (git_commit_create_from_ids(&commit_oid, repo->git, NULL, author, committer, NULL, msg.buf,
 					       &tree_oid, base ? 1 : 0, parents) < 0) {
@@ -914,7 +927,6 @@ int mlp_run_save(struct mlp_repo *repo, struct mlp_run *run, const struct mlp_ru
 	}
 	git_oid_tostr(run->commit, sizeof(run->commit), &commit_oid);
 done:
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
 	git_reference_free(newref);
 	git_signature_free(author);
 	git_signature_free(committer);

@@ -252,6 +252,32 @@ test_expect_success MOUNT_RO 'cleanup: unmount' '
 	umount mnt
 '
 
+test_expect_success 'a bad mlp.capture.pattern is a clear error, not a crash' '
+	mlp_new_repo badpat &&
+	git -C badpat config mlp.capture.pattern "(unclosed" &&
+	test_expect_code 128 git -C badpat mlp run -- true 2>err &&
+	test_grep "^fatal: bad capture pattern" err &&
+	test_path_is_missing badpat/.git/refs/mlp/runs &&
+	! ls badpat/.git/mlp/live/* 2>/dev/null
+'
+
+test_expect_success 'a workspace tree gone before the run ends: the run is not recorded, its data is kept' '
+	mlp_new_repo gone &&
+	git -C gone mlp init &&
+	echo "not committed" >gone/dirty.txt &&
+	cat >gone.sh <<-\EOF &&
+	ws=$(sed -n "s/^workspace //p" "$MLP_RUN_DIR/owner")
+	rm -f "$(git rev-parse --git-path objects)/$(echo $ws | cut -c1-2)/$(echo $ws | cut -c3-)"
+	echo "{\"step\": 1, \"loss\": 0.5}" >>"$MLP_METRICS"
+	EOF
+	test_expect_code 128 git -C gone mlp run -- sh "$PWD/gone.sh" 2>err &&
+	test_grep "^error: cannot record run .*its data is kept in" err &&
+	dir=$(ls -d gone/.git/mlp/live/*) &&
+	test_path_is_file "$dir/owner" &&
+	test_path_is_missing gone/.git/refs/mlp/runs &&
+	strict_fsck gone
+'
+
 test_expect_success 'the main repository is intact after every fault' '
 	strict_fsck repo &&
 	git -C repo mlp fsck

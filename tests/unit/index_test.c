@@ -235,14 +235,21 @@ static void append(const char *path, const char *text)
  * The names come from the index however stale, then from the log of
  * recent names, then from git; the log goes when an index is written.
  */
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
 static void test_run_names_from_caches(void **state)
 {
 	struct mlp_repo *repo = *state;
-	char a[MLP_ID_HEXSZ + 1], b[MLP_ID_HEXSZ + 1], c[MLP_ID_HEXSZ + 1];
+	char a[MLP_ID_HEXSZ + 1], b[MLP_ID_HEXSZ + 1], c[MLP_ID_HEXSZ + 1], d[MLP_ID_HEXSZ + 1];
+	char upper[MLP_ID_HEXSZ + 1];
 	struct mlp_buf want = MLP_BUF_INIT, line = MLP_BUF_INIT;
 	char *got;
 	struct stat st;
-
+	ino_t ino;
 	int created;
 
 	assert_int_equal(mlp_repo_init(repo, &created), 0);
@@ -260,26 +267,49 @@ static void test_run_names_from_caches(void **state)
 	}
 	assert_string_equal(got, want.buf);
 	free(got);
-	/* from the index, current or not: a name the index has is taken as it is */
+	/*
+	 * From the index, current or not: run a now names beta's commit, but
+	 * the index's name for a stands (names never change; only a hand
+	 * could do this).
+	 */
 	make_index_current(repo);
+	ino = inode_of(".git/mlp/index");
+	mlp_buf_addf(&line, "git update-ref refs/mlp/runs/%s refs/mlp/runs/%s", a, b);
+	sh(line.buf);
+	got = names_text(repo);
+	mlp_buf_reset(&line);
+	mlp_buf_addf(&line, "%s alpha\n", a);
+	assert_non_null(strstr(got, line.buf));
+	free(got);
+	assert_true(inode_of(".git/mlp/index") == ino);	/* stale, and left so */
+	/* from the log before git */
 	save_run(repo, "gamma", c);
 	mlp_names_log_add(repo, c, "gamma-as-logged");
 	assert_int_equal(stat(".git/mlp/names", &st), 0);
 	got = names_text(repo);
-	assert_non_null(strstr(got, "alpha\n"));
-	assert_non_null(strstr(got, "beta\n"));
+	mlp_buf_reset(&line);
 	mlp_buf_addf(&line, "%s gamma-as-logged\n", c);
-	assert_non_null(strstr(got, line.buf));	/* from the log, not from git */
+	assert_non_null(strstr(got, line.buf));
 	free(got);
-	/* lines that do not read as one are ignored, a torn last line too */
-	append(".git/mlp/names", "not a line\n0123 short-id\n"
-	       "0123456789abcdef0123456789ABCDEF upper-case\n"
-	       "0123456789abcdef0123456789abcdef\n");
-	append(".git/mlp/names", c);
+	/*
+	 * Lines that do not read as one are ignored, and a torn last line:
+	 * run d, in neither cache, keeps the name git has for it.
+	 */
+	save_run(repo, "delta", d);
+	for (int k = 0; k < MLP_ID_HEXSZ; k++)
+		upper[k] = (char)(d[k] >= 'a' ? d[k] - 'a' + 'A' : d[k]);
+	upper[MLP_ID_HEXSZ] = '\0';
+	mlp_buf_reset(&line);
+	mlp_buf_addf(&line, "not a line\n%.4s short-id\n%s upper-case\n%s\n%s torn-name", d, upper, d, d);
+	append(".git/mlp/names", line.buf);
 	got = names_text(repo);
+	mlp_buf_reset(&line);
+	mlp_buf_addf(&line, "%s delta\n", d);
 	assert_non_null(strstr(got, line.buf));
 	assert_null(strstr(got, "upper-case"));
+	assert_null(strstr(got, "torn-name"));
 	free(got);
+	append(".git/mlp/names", "\n");
 	/* a deleted run is gone, whatever the caches say */
 	mlp_buf_reset(&line);
 	mlp_buf_addf(&line, "git update-ref -d refs/mlp/runs/%s", a);
@@ -288,17 +318,21 @@ static void test_run_names_from_caches(void **state)
 	assert_null(strstr(got, "alpha"));
 	assert_non_null(strstr(got, "beta\n"));
 	free(got);
-	mlp_buf_reset(&line);
-	mlp_buf_addf(&line, "%s gamma-as-logged\n", c);
-	/* not runs: a lock file, a directory, another name */
-	sh("git rev-parse HEAD >.git/refs/mlp/runs/00000000000000000000000000000009.lock && "
-	   "mkdir .git/refs/mlp/runs/0000000000000000000000000000000d && "
-	   "git rev-parse HEAD >.git/refs/mlp/runs/not-a-run");
+	/*
+	 * Not runs: lock files, directories, other names.  Were they taken
+	 * for runs, 40 of them unknown to both caches would make the index
+	 * rebuilt and written.
+	 */
+	sh("cd .git/refs/mlp/runs && for i in $(seq 10 49); do "
+	   "git rev-parse HEAD >000000000000000000000000000000$i.lock && "
+	   "mkdir 0000000000000000000000000000$i$i && "
+	   "git rev-parse HEAD >not-a-run-$i; done");
+	ino = inode_of(".git/mlp/index");
 	got = names_text(repo);
-	assert_null(strstr(got, "0000000000000000000000000000000"));
+	assert_null(strstr(got, "0000000000000000000000000000"));
 	free(got);
-	sh("rm -r .git/refs/mlp/runs/00000000000000000000000000000009.lock "
-	   ".git/refs/mlp/runs/0000000000000000000000000000000d .git/refs/mlp/runs/not-a-run");
+	assert_true(inode_of(".git/mlp/index") == ino);
+	sh("cd .git/refs/mlp/runs && rm -rf *.lock not-a-run-* 0000000000000000000000000000*");
 	/* a run both packed and loose is listed once */
 	sh("git pack-refs --all");
 	mlp_buf_reset(&line);
@@ -316,6 +350,7 @@ static void test_run_names_from_caches(void **state)
 	assert_int_not_equal(stat(".git/mlp/names", &st), 0);
 	got = names_text(repo);
 	assert_null(strstr(got, "gamma-as-logged"));
+	assert_non_null(strstr(got, " gamma\n"));
 	free(got);
 	mlp_buf_release(&want);
 	mlp_buf_release(&line);
