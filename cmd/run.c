@@ -256,6 +256,8 @@ int cmd_run(int argc, const char **argv, struct mlp_ctx *ctx)
 	lo.artifacts = artifacts;
 	lo.progress = progress_cb;
 	lo.progress_data = &progress_shown;
+	/* checked above for a clear error before the snapshot; again under the lock */
+	lo.unique_name = name != NULL;
 	/* without -n, the run's name is drawn there */
 	if (mlp_live_start(&live, ctx->repo, run, &lo) < 0)
 		die_lib();

@@ -547,7 +547,7 @@ static int save_cas(struct mlp_repo *repo, struct mlp_run *run, const struct mlp
 
 /*
  * The name of a new run is drawn under an exclusive flock() of
- * <mlpdir>/live.lock and published in its owner file before the lock is
+ * <mlpdir>/live.mutex and published in its owner file before the lock is
  * let go, so a run drawing a name sees every name drawn before it: in the
  * owner file of a live run, or in a ref.  The live runs are read first: a
  * run writes its last ref before it removes its owner file, so a run not
@@ -555,10 +555,11 @@ static int save_cas(struct mlp_repo *repo, struct mlp_run *run, const struct mlp
  * regular file, opened for writing, because on NFS Linux takes flock()
  * of a regular file as a lock on the server (of a directory, only on the
  * client).  The lock goes with the process that holds it, so a crash
- * leaves none behind.  Sets *lock to the locked descriptor, or to -1
- * where the file system has no locks: the name is drawn all the same.
+ * leaves none behind.  A name asked for is checked the same way.  Sets
+ * *lock to the locked descriptor, or to -1 where the file system has no
+ * locks: the name is drawn (or checked) all the same.
  */
-static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
+static int name_under_lock(struct mlp_repo *repo, struct mlp_run *run, int *lock)
 {
 	struct mlp_run_name *names = NULL, *lnames = NULL;
 	size_t nr = 0, lnr = 0;
@@ -566,7 +567,7 @@ static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
 	struct stat st;
 	int err;
 
-	mlp_buf_addf(&path, "%s/live.lock", repo->mlpdir);
+	mlp_buf_addf(&path, "%s/live.mutex", repo->mlpdir);
 	*lock = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
 	mlp_buf_release(&path);
 	if (*lock >= 0 && (fstat(*lock, &st) < 0 || !S_ISREG(st.st_mode))) {
@@ -581,8 +582,16 @@ static int draw_name(struct mlp_repo *repo, struct mlp_run *run, int *lock)
 	err = mlp_live_names(&lnames, &lnr, repo);
 	if (err >= 0)
 		err = mlp_run_names(&names, &nr, repo);
-	if (err >= 0)
+	if (err >= 0 && !run->name)
 		err = mlp_name_draw(&run->name, names, nr, lnames, lnr);
+	else if (err >= 0) {
+		/* a name asked for (-n): checked again, now that no run can take it meanwhile */
+		for (size_t i = 0; i < nr + lnr && err >= 0; i++) {
+			const struct mlp_run_name *n = i < nr ? &names[i] : &lnames[i - nr];
+			if (strcmp(n->id, run->id) && !strcmp(n->name, run->name))
+				err = mlp_error_set(MLP_ECONFLICT, "a run named '%s' exists already", run->name);
+		}
+	}
 	mlp_run_names_free(names, nr);
 	mlp_run_names_free(lnames, lnr);
 	return err;
@@ -629,7 +638,7 @@ int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run 
 	l->err = path_in(l->dir, "stderr");
 	l->journal_path = path_in(l->dir, "journal");
 	l->summary_path = path_in(l->dir, "summary.mp");
-	if (!run->name && (err = draw_name(repo, run, &lock)) < 0)
+	if ((!run->name || (o && o->unique_name)) && (err = name_under_lock(repo, run, &lock)) < 0)
 		goto fail;
 	if (mkdir(l->dir, 0777) < 0) {
 		if (errno != EEXIST) {

@@ -600,6 +600,7 @@ struct mlp_live_opts {
 	size_t nartifacts;
 	mlp_progress_fn progress;	/* storing artifacts at the end */
 	void *progress_data;
+	int unique_name;	/* run->name was asked for: refuse it if a run has it */
 };
 
 /*
@@ -611,7 +612,8 @@ struct mlp_live_opts {
  * what crash recovery needs.  A run without a name gets one here, drawn
  * under a lock of the live runs' directory and published in the owner
  * file before the lock is let go: no two runs draw the same name, however
- * many start together.
+ * many start together.  With `unique_name`, the name the run has is
+ * checked under that lock instead (MLP_ECONFLICT when a run has it).
  */
 int mlp_live_start(struct mlp_live **out, struct mlp_repo *repo, struct mlp_run *run,
 		   const struct mlp_live_opts *opts);

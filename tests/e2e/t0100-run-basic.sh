@@ -210,6 +210,21 @@ test_expect_success 'run -n with a name already taken is fatal and runs nothing'
 	test_cmp before after
 '
 
+test_expect_success 'two runs started together with the same -n: one is recorded, one refused' '
+	for i in 1 2 3 4 5
+	do
+		{ git -C repo mlp run -n twin-$i -- sleep 0.3 >/dev/null 2>err-a.$i; echo $? >rc-a.$i; } &
+		{ git -C repo mlp run -n twin-$i -- sleep 0.3 >/dev/null 2>err-b.$i; echo $? >rc-b.$i; } &
+		wait &&
+		cat rc-a.$i rc-b.$i | sort >rcs &&
+		printf "0\n128\n" >expect &&
+		test_cmp expect rcs &&
+		cat err-a.$i err-b.$i | grep "^fatal: a run named .*twin-$i.* exists already" &&
+		git -C repo mlp ls --all --format=json >twins.json &&
+		json_check "sum(r[\"name\"] == \"twin-$i\" for r in d) == 1" twins.json || return 1
+	done
+'
+
 test_expect_success 'run without a command is a usage error' '
 	test_expect_code 129 git -C repo mlp run 2>err &&
 	test_grep -i "usage: git mlp run" err &&
