@@ -121,6 +121,14 @@ static char *index_path(struct mlp_repo *repo)
 	return mlp_buf_detach(&b, NULL);
 }
 
+/* The log of recent names (see mlp_run_names()). */
+static char *names_log_path(struct mlp_repo *repo)
+{
+	struct mlp_buf b = MLP_BUF_INIT;
+	mlp_buf_addf(&b, "%s/names", repo->mlpdir);
+	return mlp_buf_detach(&b, NULL);
+}
+
 /* ---- the signature of the run refs --------------------------------------- */
 
 struct loose {
@@ -146,37 +154,6 @@ static void hash_stat(XXH64_state_t *h, const struct stat *st)
 	XXH64_update(h, &st->st_ino, sizeof(st->st_ino));
 	XXH64_update(h, &st->st_mtim, sizeof(st->st_mtim));
 	XXH64_update(h, &st->st_ctim, sizeof(st->st_ctim));
-}
-
-/*
- * packed-refs, as a loose ref below: by its stat data, and by its bytes
- * too while it is recent (10 MB to hash at 100,000 runs, every command).
- * git replaces the file by a rename, so new contents come with a new
- * ctime at least.
- */
-static void hash_file(XXH64_state_t *h, const char *path, time_t now)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	void *map;
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		XXH64_update(h, "missing", 7);
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	hash_stat(h, &st);
-	if (st.st_size > 0 && recent(&st, now)) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map != MAP_FAILED) {
-			XXH64_update(h, map, (size_t)st.st_size);
-			munmap(map, (size_t)st.st_size);
-		} else {
-			XXH64_update(h, &st.st_mtim, sizeof(st.st_mtim));
-		}
-	}
-	close(fd);
 }
 
 /* The stat data of a loose ref, and its bytes when recent (see hash_loose). */
@@ -254,37 +231,45 @@ static void parse_packed(struct mlp_index_ref **out, size_t *nr, size_t *alloc, 
 	}
 }
 
-/* Hashes packed-refs as hash_file() does, and parses it when `out` is set. */
+/*
+ * packed-refs, as a loose ref below: hashed into `h` by its stat data,
+ * and by its bytes too while it is recent (10 MB to hash at 100,000
+ * runs, every command); git replaces the file by a rename, so new
+ * contents come with a new ctime at least.  With `out`, its run refs are
+ * parsed too (*nr (size_t)-1 when it cannot be read); `h` may then be
+ * NULL, for the refs alone.
+ */
 static void hash_packed(XXH64_state_t *h, const char *path, struct mlp_index_ref **out, size_t *nr,
 			size_t *alloc, time_t now)
 {
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	void *map;
+	int hash_bytes;
 
-	if (!out) {
-		hash_file(h, path, now);
-		return;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		XXH64_update(h, "missing", 7);
+		if (h)
+			XXH64_update(h, "missing", 7);
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	hash_stat(h, &st);
-	if (st.st_size > 0) {
+	if (h)
+		hash_stat(h, &st);
+	hash_bytes = h && recent(&st, now);
+	if (st.st_size > 0 && (out || hash_bytes)) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map != MAP_FAILED) {
-			if (recent(&st, now))
+			if (hash_bytes)
 				XXH64_update(h, map, (size_t)st.st_size);
-			parse_packed(out, nr, alloc, map, (size_t)st.st_size);
+			if (out)
+				parse_packed(out, nr, alloc, map, (size_t)st.st_size);
 			munmap(map, (size_t)st.st_size);
 		} else {
-			if (recent(&st, now))
+			if (hash_bytes)
 				XXH64_update(h, &st.st_mtim, sizeof(st.st_mtim));
-			*nr = (size_t)-1;	/* unread: listed by libgit2 */
+			if (out)
+				*nr = (size_t)-1;	/* unread: listed by libgit2 */
 		}
 	}
 	close(fd);
@@ -864,14 +849,6 @@ static int sink_commit(struct sink *s, const struct row *rows, size_t n, uint64_
 		unlink(s->tmp);
 		return -1;
 	}
-	/* the index holds every run now: the log of recent names beside it is redundant */
-	{
-		const char *slash = strrchr(path, '/');
-		struct mlp_buf log = MLP_BUF_INIT;
-		mlp_buf_addf(&log, "%.*snames", slash ? (int)(slash - path + 1) : 0, path);
-		unlink(log.buf);
-		mlp_buf_release(&log);
-	}
 	return 0;
 }
 
@@ -921,6 +898,10 @@ static int rebuild(struct index *ix, struct mlp_repo *repo, uint64_t sig,
 	if (to_file) {
 		size_t again = 0;
 		if (sink_commit(&s, rows, n, sig, path) == 0) {
+			/* it holds every run: the log of recent names is redundant */
+			char *log = names_log_path(repo);
+			unlink(log);
+			free(log);
 			/* read back through a mapping, like any current index */
 			struct index fresh = { 0 };
 			if (load_index(&fresh, repo) == 1 && fresh.nr == n) {
@@ -1041,13 +1022,6 @@ void mlp_index_refs_release(struct mlp_index_refs *refs)
 #define NAMES_LOG_MAX (64u << 10)	/* about 1,000 runs: past it, the index is rebuilt */
 #define NAMES_UNKNOWN_MAX 32		/* runs read from git before a rebuild pays */
 
-static char *names_log_path(struct mlp_repo *repo)
-{
-	struct mlp_buf b = MLP_BUF_INIT;
-	mlp_buf_addf(&b, "%s/names", repo->mlpdir);
-	return mlp_buf_detach(&b, NULL);
-}
-
 void mlp_names_log_add(struct mlp_repo *repo, const char *id, const char *name)
 {
 	char *path = names_log_path(repo);
@@ -1140,10 +1114,8 @@ static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t
 	struct mlp_index_ref *packed = NULL;
 	size_t npacked = 0, apacked = 0, alloc = 256;
 	struct mlp_buf p = MLP_BUF_INIT;
-	struct stat st;
 	DIR *d;
 	struct dirent *e;
-	int fd;
 
 	*n = 0;
 	*ids = mlp_malloc(alloc * sizeof(**ids));
@@ -1170,18 +1142,9 @@ static int list_run_ids(struct mlp_repo *repo, unsigned char (**ids)[16], size_t
 		closedir(d);
 	mlp_buf_reset(&p);
 	mlp_buf_addf(&p, "%s%spacked-refs", common, sep);
-	fd = open(p.buf, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			close(fd);
-			goto fail;
-		}
-		parse_packed(&packed, &npacked, &apacked, map, (size_t)st.st_size);
-		munmap(map, (size_t)st.st_size);
-	}
-	if (fd >= 0)
-		close(fd);
+	hash_packed(NULL, p.buf, &packed, &npacked, &apacked, 0);
+	if (npacked == (size_t)-1)
+		goto fail;
 	mlp_buf_release(&p);
 	if (*n + npacked > alloc)
 		*ids = mlp_realloc(*ids, (*n + npacked) * sizeof(**ids));

@@ -1095,24 +1095,23 @@ out:
 	return err;
 }
 
-int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t *recovered)
+/*
+ * Calls fn(data, id, dir, &o) for each live directory whose owner file
+ * reads, until fn returns nonzero (which is returned); the owner is
+ * released after (fn may take its name, leaving NULL).
+ */
+static int each_owner(struct mlp_repo *repo,
+		      int (*fn)(void *data, const char *id, const char *dir, struct owner *o), void *data)
 {
 	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;
-	char host[256];
+	int ret = 0;
 	DIR *d;
 	struct dirent *e;
 
-	*recovered = 0;
 	mlp_buf_addf(&live, "%s/live", repo->mlpdir);
 	d = opendir(live.buf);
-	if (!d) {
-		mlp_buf_release(&live);
-		return 0;
-	}
-	hostname(host);
-	while ((e = readdir(d))) {
+	while (d && !ret && (e = readdir(d))) {
 		struct owner o;
-		int done = 0, err;
 
 		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
 			continue;
@@ -1120,29 +1119,55 @@ int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t
 		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
 		if (read_owner(dir.buf, &o) < 0)
 			continue;
-		if (strcmp(o.host, host) || owner_alive(&o) || !lock_recovery(dir.buf)) {
-			owner_release(&o);
-			continue;
-		}
-		err = recover_one(repo, e->d_name, dir.buf, &o, &done, warn, data);
+		ret = fn(data, e->d_name, dir.buf, &o);
 		owner_release(&o);
-		if (err < 0) {
-			if (warn) {
-				struct mlp_buf m = MLP_BUF_INIT;
-				mlp_buf_addf(&m, "cannot finish crashed run %s: %s", e->d_name, mlp_error_message());
-				warn(data, m.buf);
-				mlp_buf_release(&m);
-			}
-			char *lock = path_in(dir.buf, "recover.lock");
-			unlink(lock);
-			free(lock);
-			continue;
-		}
-		*recovered += (size_t)done;
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
 	mlp_buf_release(&live);
 	mlp_buf_release(&dir);
+	return ret;
+}
+
+struct recover_ctx {
+	struct mlp_repo *repo;
+	const char *host;
+	mlp_warn_fn warn;
+	void *warn_data;
+	size_t recovered;
+};
+
+static int recover_owner(void *data, const char *id, const char *dir, struct owner *o)
+{
+	struct recover_ctx *c = data;
+	int done = 0;
+
+	if (strcmp(o->host, c->host) || owner_alive(o) || !lock_recovery(dir))
+		return 0;
+	if (recover_one(c->repo, id, dir, o, &done, c->warn, c->warn_data) < 0) {
+		if (c->warn) {
+			struct mlp_buf m = MLP_BUF_INIT;
+			mlp_buf_addf(&m, "cannot finish crashed run %s: %s", id, mlp_error_message());
+			c->warn(c->warn_data, m.buf);
+			mlp_buf_release(&m);
+		}
+		char *lock = path_in(dir, "recover.lock");
+		unlink(lock);
+		free(lock);
+		return 0;
+	}
+	c->recovered += (size_t)done;
+	return 0;
+}
+
+int mlp_live_recover(struct mlp_repo *repo, mlp_warn_fn warn, void *data, size_t *recovered)
+{
+	char host[256];
+	struct recover_ctx c = { repo, host, warn, data, 0 };
+
+	hostname(host);
+	each_owner(repo, recover_owner, &c);
+	*recovered = c.recovered;
 	return 0;
 }
 
@@ -1194,71 +1219,58 @@ int mlp_run_list_refresh_live(struct mlp_run_list *list, struct mlp_repo *repo)
 	return 0;
 }
 
+struct uncommitted_ctx {
+	const char *spec;
+	size_t len;
+	int by_id;
+};
+
+static int uncommitted_owner(void *data, const char *id, const char *dir, struct owner *o)
+{
+	const struct uncommitted_ctx *c = data;
+
+	(void)dir;
+	/* its records in the owner file: no commit yet */
+	return o->rec[0].len && owner_alive(o) &&
+	       ((c->by_id && !strncmp(id, c->spec, c->len)) || (o->name && !strcmp(o->name, c->spec)));
+}
+
 int mlp_live_uncommitted(struct mlp_repo *repo, const char *spec)
 {
-	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;
 	size_t len = strlen(spec);
-	int by_id = len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len), found = 0;
-	DIR *d;
-	struct dirent *e;
+	struct uncommitted_ctx c = { spec, len, len >= 4 && len <= MLP_ID_HEXSZ && mlp_hex_valid(spec, len) };
 
-	mlp_buf_addf(&live, "%s/live", repo->mlpdir);
-	d = opendir(live.buf);
-	while (d && !found && (e = readdir(d))) {
-		struct owner o;
+	return each_owner(repo, uncommitted_owner, &c);
+}
 
-		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
-			continue;
-		mlp_buf_reset(&dir);
-		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
-		if (read_owner(dir.buf, &o) < 0)
-			continue;
-		/* its records in the owner file: no commit yet */
-		found = o.rec[0].len && owner_alive(&o) &&
-			((by_id && !strncmp(e->d_name, spec, len)) || (o.name && !strcmp(o.name, spec)));
-		owner_release(&o);
+struct names_ctx {
+	struct mlp_run_name *out;
+	size_t nr, alloc;
+};
+
+static int name_of_owner(void *data, const char *id, const char *dir, struct owner *o)
+{
+	struct names_ctx *c = data;
+
+	(void)dir;
+	if (!o->name)
+		return 0;
+	if (c->nr == c->alloc) {
+		c->alloc = c->alloc ? 2 * c->alloc : 8;
+		c->out = mlp_realloc(c->out, c->alloc * sizeof(*c->out));
 	}
-	if (d)
-		closedir(d);
-	mlp_buf_release(&live);
-	mlp_buf_release(&dir);
-	return found;
+	memcpy(c->out[c->nr].id, id, MLP_ID_HEXSZ + 1);
+	c->out[c->nr++].name = o->name;
+	o->name = NULL;
+	return 0;
 }
 
 int mlp_live_names(struct mlp_run_name **out, size_t *nr, struct mlp_repo *repo)
 {
-	struct mlp_buf live = MLP_BUF_INIT, dir = MLP_BUF_INIT;
-	size_t alloc = 0;
-	DIR *d;
-	struct dirent *e;
+	struct names_ctx c = { NULL, 0, 0 };
 
-	*out = NULL;
-	*nr = 0;
-	mlp_buf_addf(&live, "%s/live", repo->mlpdir);
-	d = opendir(live.buf);
-	while (d && (e = readdir(d))) {
-		struct owner o;
-
-		if (strlen(e->d_name) != MLP_ID_HEXSZ || !mlp_hex_valid(e->d_name, MLP_ID_HEXSZ))
-			continue;
-		mlp_buf_reset(&dir);
-		mlp_buf_addf(&dir, "%s/%s", live.buf, e->d_name);
-		if (read_owner(dir.buf, &o) < 0)
-			continue;
-		if (o.name) {
-			if (*nr == alloc) {
-				alloc = alloc ? 2 * alloc : 8;
-				*out = mlp_realloc(*out, alloc * sizeof(**out));
-			}
-			memcpy((*out)[*nr].id, e->d_name, MLP_ID_HEXSZ + 1);
-			(*out)[(*nr)++].name = o.name;
-			o.name = NULL;
-		}
-		owner_release(&o);
-	}
-	if (d)
-		closedir(d);
-	mlp_buf_release(&live);
-	mlp_buf_release(&dir);
+	each_owner(repo, name_of_owner, &c);
+	*out = c.out;
+	*nr = c.nr;
 	return 0;
 }
