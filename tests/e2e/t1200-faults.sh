@@ -278,6 +278,20 @@ test_expect_success 'a workspace tree gone before the run ends: the run is not r
 	strict_fsck gone
 '
 
+test_expect_success 'a FIFO as the names log, a directory as the names lock: runs neither hang nor fail' '
+	mlp_new_repo odd &&
+	git -C odd mlp init &&
+	mkfifo odd/.git/mlp/names &&
+	mkdir odd/.git/mlp/live.mutex &&
+	timeout 30 git -C odd mlp run -- true 2>err &&
+	test_grep "^recorded run" err &&
+	timeout 30 git -C odd mlp run -n odd-named -- true 2>err &&
+	test_grep "^recorded run .*(odd-named)" err &&
+	test -d odd/.git/mlp/live.mutex &&
+	git -C odd mlp ls --all --format=json >odd.json &&
+	json_check "len(d) == 2" odd.json
+'
+
 test_expect_success 'the main repository is intact after every fault' '
 	strict_fsck repo &&
 	git -C repo mlp fsck
